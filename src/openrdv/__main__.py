@@ -1,0 +1,3 @@
+from openrdv.cli import main
+
+main()

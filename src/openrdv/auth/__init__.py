@@ -1,0 +1,1 @@
+"""API keys, passwords, HTTP Basic, sessions, throttling."""

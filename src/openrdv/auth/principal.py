@@ -1,0 +1,193 @@
+"""Who is calling: the API key (the application) and the user (Basic or session)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Literal
+
+from openrdv.auth import throttle
+from openrdv.auth.apikeys import find_apikey
+from openrdv.auth.credcache import VerifiedCredentials
+from openrdv.auth.passwords import burn_verification_time, verify_password
+from openrdv.auth.sessions import find_session
+from openrdv.db.engine import Conn
+from openrdv.errors import TooManyRequests, Unauthorized
+from openrdv.resources.context import Principal
+from openrdv.settings import Settings
+
+UserKind = Literal["pro", "account"]
+USER_TABLES: dict[str, str] = {"pro": "pros", "account": "accounts"}
+INVALID_LOGIN = "Invalid email or password"
+
+
+@dataclass
+class Credentials:
+    """What a request carries; filled by the wire layer."""
+
+    apikey: str | None = None
+    apikey_in_body: bool = False
+    basic: tuple[str, str] | None = None
+    basic_malformed: bool = False
+    session_token: str | None = None
+    address: str = ""
+
+
+@dataclass
+class Caller:
+    apikey_id: int | None
+    principal: Principal | None
+    session_expired: bool = False
+
+
+def parse_basic(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    email, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return email.strip(), password
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.verified = VerifiedCredentials(settings.basic_cache_ttl)
+
+    # -- users --------------------------------------------------------------------------------------
+    def check_password(
+        self, conn: Conn, kind: UserKind, email: str, password: str, address: str, now: int
+    ) -> int | None:
+        """The user's id when the password is right; throttled per e-mail and per address."""
+        limit = self.settings.login_attempts
+        wait = throttle.retry_after(conn, email, address, limit, now)
+        if wait:
+            raise TooManyRequests(f"Too many failed logins; try again in {wait} seconds.", wait)
+        row = conn.one(
+            f"SELECT id, password_hash, credential_version FROM {USER_TABLES[kind]} WHERE lower(email) = lower(?)",
+            (email,),
+        )
+        if row is None:
+            burn_verification_time()
+            throttle.record_failure(conn, email, address, limit, now)
+            return None
+        user_id, stored, version = row
+        if self.verified.seen(kind, email, password, int(version or 0)):
+            return int(user_id)
+        if verify_password(stored, password):
+            self.verified.remember(kind, email, password, int(version or 0))
+            throttle.clear_failures(conn, email)
+            return int(user_id)
+        throttle.record_failure(conn, email, address, limit, now)
+        return None
+
+    def find_user_kind(self, conn: Conn, email: str) -> UserKind:
+        """Basic credentials name no profile: an e-mail known as a pro is a pro, else an account."""
+        if conn.scalar("SELECT 1 FROM pros WHERE lower(email) = lower(?)", (email,)):
+            return "pro"
+        if conn.scalar("SELECT 1 FROM accounts WHERE lower(email) = lower(?)", (email,)):
+            return "account"
+        return "pro"
+
+    def load_principal(
+        self, conn: Conn, kind: UserKind, user_id: int, apikey_id: int, session_digest: str | None
+    ) -> Principal | None:
+        if kind == "pro":
+            row = conn.one("SELECT email, group_id FROM pros WHERE id = ?", (user_id,))
+            if row is None:
+                return None
+            memberships = conn.all(
+                "SELECT g.id, g.timezone FROM pro_groups m JOIN groups g ON g.id = m.group_id "
+                "WHERE m.pro_id = ? ORDER BY g.id",
+                (user_id,),
+            )
+        else:
+            row = conn.one("SELECT email, group_id FROM accounts WHERE id = ?", (user_id,))
+            if row is None:
+                return None
+            memberships = conn.all(
+                "SELECT g.id, g.timezone FROM groups g WHERE g.id = ? "
+                "OR g.id IN (SELECT group_id FROM fiches WHERE account_id = ?) ORDER BY g.id",
+                (row[1], user_id),
+            )
+        email, main_group = row
+        return Principal(
+            kind=kind,
+            user_id=user_id,
+            email=email,
+            apikey_id=apikey_id,
+            main_group_id=main_group,
+            group_ids=tuple(int(g) for g, _ in memberships),
+            zones={int(g): tz for g, tz in memberships},
+            session_digest=session_digest,
+        )
+
+    # -- API key ------------------------------------------------------------------------------------
+    def check_apikey(self, conn: Conn, key: str, in_body: bool) -> int:
+        if in_body and self.settings.strict_apikey:
+            raise Unauthorized("This server accepts the API key only as the apikey query parameter.")
+        found = find_apikey(conn, key)
+        if found is None:
+            raise Unauthorized("Invalid API key.")
+        if found.revoked_at is not None:
+            raise Unauthorized("This API key has been revoked.")
+        if found.environment != self.settings.environment:
+            raise Unauthorized(
+                f"This API key belongs to the {found.environment} environment; "
+                f"this server runs the {self.settings.environment} environment."
+            )
+        return found.id
+
+    # -- the whole request --------------------------------------------------------------------------
+    def identify(self, conn: Conn, creds: Credentials, now: int) -> Caller:
+        principal: Principal | None = None
+        session_apikey: int | None = None
+        expired = False
+        if creds.basic_malformed:
+            raise Unauthorized("The Authorization header is not valid HTTP Basic (base64 of email:password).")
+        if creds.basic is not None:
+            email, password = creds.basic
+            kind = self.find_user_kind(conn, email)
+            user_id = self.check_password(conn, kind, email, password, creds.address, now)
+            if user_id is None:
+                raise Unauthorized(INVALID_LOGIN + ".")
+            apikey_id = self._request_apikey(conn, creds)
+            if apikey_id is None:
+                raise Unauthorized(MISSING_APIKEY)
+            principal = self.load_principal(conn, kind, user_id, apikey_id, None)
+            return Caller(apikey_id, principal)
+        if creds.session_token:
+            session = find_session(
+                conn, creds.session_token, now, self.settings.session_idle, self.settings.session_max
+            )
+            if session is None:
+                expired = True
+            else:
+                session_apikey = session.apikey_id
+                kind = "pro" if session.user_kind == "pro" else "account"
+                principal = self.load_principal(conn, kind, session.user_id, session.apikey_id, session.digest)
+        apikey_id = self._request_apikey(conn, creds)
+        if apikey_id is None:
+            apikey_id = session_apikey
+        if apikey_id is None:
+            raise Unauthorized(MISSING_APIKEY)
+        if principal is not None:
+            principal.apikey_id = apikey_id
+        return Caller(apikey_id, principal, session_expired=expired)
+
+    def _request_apikey(self, conn: Conn, creds: Credentials) -> int | None:
+        if not creds.apikey:
+            return None
+        return self.check_apikey(conn, creds.apikey, creds.apikey_in_body)
+
+
+MISSING_APIKEY = (
+    "Missing API key: pass it as the apikey query parameter (?apikey=...), "
+    "or log in at /api/v1/sessions/login with one."
+)

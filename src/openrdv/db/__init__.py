@@ -1,0 +1,1 @@
+"""Database access: connections for SQLite and PostgreSQL, schema, migrations."""

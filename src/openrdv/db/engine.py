@@ -1,0 +1,253 @@
+"""Connections to SQLite (embedded default) and PostgreSQL, behind one small interface.
+
+SQL in openrdv is written once with `?` placeholders and bound parameters; the PostgreSQL side
+rewrites the placeholders. SQLite runs through the standard sqlite3 module (one connection per
+thread, WAL) because SQLAlchemy costs ~50 µs a statement on the hot path; SQLAlchemy is used only for
+the schema and Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class DatabaseBusy(Exception):
+    """The database stayed locked longer than the busy timeout."""
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///relative.db`, `sqlite:////abs.db` or `sqlite://:memory:` → a path for sqlite3."""
+    rest = url[len("sqlite:") :]
+    if rest.startswith("///"):
+        return rest[3:] or ":memory:"
+    if rest.startswith("//"):
+        return rest[2:] or ":memory:"
+    raise DatabaseURLError(f"not a SQLite URL: {url!r}")
+
+
+def dialect_of(url: str) -> Dialect:
+    if url.startswith("sqlite:"):
+        return "sqlite"
+    if url.startswith(("postgresql:", "postgres:", "postgresql+psycopg:")):
+        return "postgresql"
+    raise DatabaseURLError("OPENRDV_DATABASE_URL must start with sqlite:// or postgresql://")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL SQLAlchemy/Alembic needs for the same database (psycopg 3 driver for PostgreSQL)."""
+    if dialect_of(url) == "postgresql":
+        return re.sub(r"^(postgresql|postgres)(\+psycopg)?:", "postgresql+psycopg:", url)
+    return url
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@lru_cache(maxsize=4096)
+def _to_pyformat(sql: str) -> str:
+    # SQL text never carries a literal '%' or '?' (values are always bound), so this is exact.
+    return _PLACEHOLDER.sub("%s", sql)
+
+
+class Cursorish(Protocol):
+    def execute(self, sql: str, params: Params = ...) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchmany(self, size: int = ...) -> Any: ...
+
+
+class Conn:
+    """One database connection, used by one thread at a time, with helpers over `?`-style SQL."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.dialect: Dialect = dialect
+        self._pg = dialect == "postgresql"
+
+    def _sql(self, sql: str) -> str:
+        return _to_pyformat(sql) if self._pg else sql
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        cur = self.raw.execute(self._sql(sql), params)
+        return int(cur.rowcount or 0)
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(self.raw.execute(self._sql(sql), params).fetchall())
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row = self.raw.execute(self._sql(sql), params).fetchone()
+        return tuple(row) if row is not None else None
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = self.raw.execute(self._sql(sql), params).fetchone()
+        return None if row is None else row[0]
+
+    def one_dict(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        cur = self.raw.execute(self._sql(sql), params)
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        """A write transaction on this connection. On SQLite it takes the write lock at once (BEGIN
+        IMMEDIATE), so two writers never deadlock on a lock upgrade and a read-check-write sequence
+        (the booking re-check) is serialised."""
+        if self._pg:
+            with self.raw.transaction():
+                yield self
+            return
+        try:
+            self.raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise DatabaseBusy(str(exc)) from exc
+        try:
+            yield self
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        else:
+            self.raw.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Conn]:
+        """A read transaction: every statement inside sees the same state (count and rows agree)."""
+        if self._pg:
+            with self.raw.transaction():
+                self.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield self
+            return
+        self.raw.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.raw.execute("COMMIT")
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT … RETURNING id and give the new id."""
+        row = self.raw.execute(self._sql(sql), params).fetchone()
+        return int(row[0])
+
+    def chunks(self, sql: str, params: Params = (), size: int = 1000) -> Iterator[list[Row]]:
+        """Rows in chunks, without holding the whole result in memory."""
+        if self._pg:
+            # a named (server-side) cursor keeps the result on the server: constant memory here
+            with self.raw.cursor(name="openrdv_stream") as cur:
+                cur.execute(self._sql(sql), params)
+                while True:
+                    rows = cur.fetchmany(size)
+                    if not rows:
+                        return
+                    yield rows
+        else:
+            cur = self.raw.execute(sql, params)
+            while True:
+                rows = cur.fetchmany(size)
+                if not rows:
+                    return
+                yield rows
+
+    @property
+    def like(self) -> str:
+        """Case-insensitive LIKE: SQLite's LIKE already ignores ASCII case."""
+        return "ILIKE" if self._pg else "LIKE"
+
+
+class Database:
+    """Connection source for the whole process; thread-safe."""
+
+    def __init__(self, url: str, pool_size: int = 4) -> None:
+        self.url = url
+        self.dialect: Dialect = dialect_of(url)
+        self._local = threading.local()
+        self._pool: Any = None
+        self._all_sqlite: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if self.dialect == "sqlite":
+            self.path = sqlite_path(url)
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            from psycopg_pool import ConnectionPool
+
+            conninfo = re.sub(r"^(postgresql|postgres)\+psycopg:", "postgresql:", url)
+            self._pool = ConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=max(2, pool_size + 2),
+                kwargs={"autocommit": True},
+                open=True,
+            )
+
+    # -- SQLite -----------------------------------------------------------------------------------
+    def _sqlite_conn(self) -> Conn:
+        conn: Conn | None = getattr(self._local, "conn", None)
+        if conn is None:
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA busy_timeout=30000")
+            raw.execute("PRAGMA cache_size=-32000")
+            raw.execute("PRAGMA temp_store=MEMORY")
+            conn = Conn(raw, "sqlite")
+            self._local.conn = conn
+            with self._lock:
+                self._all_sqlite.append(raw)
+        return conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Conn]:
+        """A connection in autocommit mode, for reads and single-statement writes."""
+        if self.dialect == "sqlite":
+            yield self._sqlite_conn()
+        else:
+            with self._pool.connection() as raw:
+                yield Conn(raw, "postgresql")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        with self.connect() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def dedicated(self) -> Iterator[Conn]:
+        """A connection of its own, for a response streamed over many thread hops (results=all)."""
+        if self.dialect == "sqlite":
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            raw.execute("PRAGMA busy_timeout=30000")
+            try:
+                yield Conn(raw, "sqlite")
+            finally:
+                raw.close()
+        else:
+            with self._pool.connection() as raw:
+                yield Conn(raw, "postgresql")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        with self._lock:
+            for raw in self._all_sqlite:
+                try:
+                    raw.close()
+                except sqlite3.Error:
+                    pass
+            self._all_sqlite.clear()
+        self._local = threading.local()

@@ -1,0 +1,1 @@
+"""Collection queries → SQL: conditions, sort, search, paging, streaming."""

@@ -1,0 +1,30 @@
+"""Text normalisation shared by stored search columns and search terms: lower case, no accents."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+MAX_SEARCH_LENGTH = 200
+# Separates the searchable fields inside the stored column so that a word never matches across two
+# fields; LIKE patterns never contain it because normalize() drops control characters.
+FIELD_SEPARATOR = "\x1f"
+
+
+def normalize(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) and ch >= " ")
+    return " ".join(kept.casefold().split())
+
+
+def search_document(values: Iterable[object]) -> str:
+    """The stored, normalised text a row is searched in."""
+    return FIELD_SEPARATOR.join(normalize(str(v)) for v in values if v not in (None, ""))
+
+
+def search_words(term: str) -> list[str]:
+    return [w for w in normalize(term).split(" ") if w]
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

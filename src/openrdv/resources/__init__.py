@@ -1,0 +1,1 @@
+"""Resource declarations and the generic handlers that serve any declaration."""

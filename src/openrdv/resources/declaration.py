@@ -1,0 +1,189 @@
+"""How a resource is declared: once, with everything the machinery derives from it.
+
+A declaration lists its fields (type, length, default, who may read and write each), its search
+fields, its plain list filters, its verbs and whether DELETE is soft. Tables, rendering, body
+validation, the sort/condition/search allow-lists, tenant scoping and the OpenAPI document are all
+derived from it; a `Behaviour` holds the little that is really specific to one resource.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from openrdv.resources.context import CallContext
+
+Profile = Literal["pro", "account"]
+Verb = Literal["list", "get", "create", "update", "delete"]
+ALL_VERBS: frozenset[Verb] = frozenset({"list", "get", "create", "update", "delete"})
+READ_VERBS: frozenset[Verb] = frozenset({"list", "get"})
+
+
+class Kind(enum.Enum):
+    INT = "integer"
+    REF = "reference"  # id of a row of another table of the same group; null when unset
+    STR = "string"
+    TEXT = "text"
+    BOOL = "boolean"
+    DATETIME = "datetime"
+    FLOAT = "float"
+    IDS = "ids"  # many-to-many link, stored in a link table
+    JSON = "json"  # a JSON document kept as text
+
+
+TEXT_KINDS = frozenset({Kind.STR, Kind.TEXT, Kind.JSON})
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many-to-many link: `table(own_column, other_column)`, `other` being the linked table."""
+
+    table: str
+    own_column: str
+    other_column: str
+    other_table: str
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    max_length: int | None = None
+    default: Any = None
+    pro: str = "rw"  # "", "r", "w", "rw"
+    account: str = ""
+    required: bool = False
+    column: str | None = None
+    ref_table: str | None = None  # for REF: rows must belong to the same group
+    zero_when_null: bool = False  # render an unset REF as 0 (vevent fiche_id/intervention_id)
+    choices: tuple[Any, ...] | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    link: Link | None = None
+    sortable: bool = True
+    # applied to the coerced input before the write transaction opens (e.g. password hashing)
+    transform: Callable[[Any], Any] | None = None
+    doc: str = ""
+
+    @property
+    def col(self) -> str:
+        return self.column or self.name
+
+    @property
+    def virtual(self) -> bool:
+        return self.kind is Kind.IDS
+
+    def can_read(self, profile: Profile) -> bool:
+        return "r" in (self.pro if profile == "pro" else self.account)
+
+    def can_write(self, profile: Profile) -> bool:
+        return "w" in (self.pro if profile == "pro" else self.account)
+
+    @property
+    def nullable(self) -> bool:
+        return self.kind in (Kind.INT, Kind.REF, Kind.DATETIME, Kind.FLOAT)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A plain list parameter (outside `conditions`): `build(values, ctx)` → (SQL, params).
+
+    `many=True` parameters take a list (`x[]=1&x[]=2`, `x=[1,2]`, `x=1,2`); otherwise one value.
+    """
+
+    name: str
+    many: bool
+    kind: Kind
+    build: Callable[[Any, CallContext], tuple[str, list[Any]]]
+    doc: str = ""
+
+
+class Behaviour:
+    """What is specific to one resource. Every hook has a neutral default."""
+
+    def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
+        """Extra WHERE for the account profile (public catalogue, own rows); None = no extra rule."""
+        return None
+
+    def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        """Check the merged row before it is written; raise ValidationFailed naming the field."""
+
+    def before_write(
+        self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None
+    ) -> None:
+        """Last changes to the column values (derived columns) inside the write transaction."""
+
+    def after_write(self, ctx: CallContext, row_id: int, values: dict[str, Any], created: bool) -> None:
+        """Side tables inside the same transaction (links, counters)."""
+
+    def check_update(self, ctx: CallContext, existing: dict[str, Any]) -> None:
+        """Refuse an update of this particular row (e.g. a pro may update only itself)."""
+
+    def render_extra(self, ctx: CallContext, records: list[dict[str, Any]]) -> None:
+        """Add computed keys to rendered records (in place)."""
+
+
+@dataclass(eq=False)
+class Resource:
+    name: str  # collection name in URLs: "fiches"
+    singular: str  # body wrapper and XML root: "fiche"
+    table: str
+    fields: Sequence[Field]
+    pro_verbs: frozenset[Verb] = ALL_VERBS
+    account_verbs: frozenset[Verb] = frozenset()
+    # "group": rows carry group_id and belong to one group; "groups": the groups table itself;
+    # "members": users linked to groups through pro_groups (pros)
+    tenancy: Literal["group", "groups", "members"] = "group"
+    soft_delete: bool = False
+    search_fields: Sequence[str] = ()
+    filters: Sequence[ListFilter] = ()
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    indexes: Sequence[Sequence[str]] = ()
+    anonymous_read: bool = False  # public catalogue reads allowed with an apikey and no user
+    doc: str = ""
+    timestamps: bool = True
+
+    @cached_property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def readable(self, profile: Profile) -> list[Field]:
+        return [f for f in self.fields if f.can_read(profile)]
+
+    def writable(self, profile: Profile) -> dict[str, Field]:
+        return {f.name: f for f in self.fields if f.can_write(profile)}
+
+    @cached_property
+    def stored_fields(self) -> list[Field]:
+        return [f for f in self.fields if not f.virtual]
+
+    @cached_property
+    def filter_by_name(self) -> dict[str, ListFilter]:
+        return {f.name: f for f in self.filters}
+
+    def verbs(self, profile: Profile) -> frozenset[Verb]:
+        return self.pro_verbs if profile == "pro" else self.account_verbs
+
+    @property
+    def searchable(self) -> bool:
+        return bool(self.search_fields)
+
+
+def fields_named(resource: Resource, names: Sequence[str]) -> list[Field]:
+    return [resource.by_name[n] for n in names]
+
+
+# Fields every stored resource has, in the order they are rendered.
+def id_field() -> Field:
+    return Field("id", Kind.INT, pro="r", account="r", doc="unique id")
+
+
+def timestamp_fields(account: str = "r") -> list[Field]:
+    return [
+        Field("created_at", Kind.DATETIME, pro="r", account=account, doc="creation time"),
+        Field("updated_at", Kind.DATETIME, pro="r", account=account, doc="last change"),
+    ]

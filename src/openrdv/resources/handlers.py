@@ -1,0 +1,453 @@
+"""The generic list / get / create / update / delete handlers that serve any declaration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from openrdv.coerce import (
+    to_bool,
+    to_datetime,
+    to_float,
+    to_id_list,
+    to_int,
+    to_json_text,
+    to_optional_id,
+    to_str,
+)
+from openrdv.db.engine import Conn, Row
+from openrdv.errors import ApiError, NotFound, ValidationFailed, invalid
+from openrdv.query.collection import CollectionRequest, build_list_sql, filter_value, parse_collection
+from openrdv.query.conditions import quote
+from openrdv.query.search import search_document
+from openrdv.resources.context import CallContext
+from openrdv.resources.declaration import Field, Kind, Resource
+from openrdv.resources.records import RecordShape, shape_for
+from openrdv.resources.tenancy import scope_clauses
+from openrdv.zones import Zone
+
+TEXT_MAX = 65535
+STREAM_CHUNK = 1000
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+class Formatters:
+    """Datetime formatter per row: rows are rendered in the zone of their own group."""
+
+    def __init__(self, ctx: CallContext, shape: RecordShape, xml: bool) -> None:
+        self.ctx = ctx
+        self.xml = xml
+        self.by_group = shape.resource.tenancy != "groups"
+        self._cache: dict[Any, Callable[[int], Any]] = {}
+
+    def __call__(self, key: Any) -> Callable[[int], Any]:
+        fmt = self._cache.get(key)
+        if fmt is None:
+            zone: Zone
+            if self.by_group:
+                zone = self.ctx.zone_for(key)
+            else:
+                from openrdv.zones import zone as zone_named
+
+                zone = zone_named(key or "Europe/Paris")
+            fmt = zone.format_xml if self.xml else zone.format
+            self._cache[key] = fmt
+        return fmt
+
+
+def render_rows(
+    ctx: CallContext, shape: RecordShape, rows: list[Row], formatters: Formatters, conn: Conn | None = None
+) -> list[dict[str, Any]]:
+    zi = shape.zone_index
+    records = [shape.render(row, formatters(row[zi])) for row in rows]
+    if shape.links:
+        shape.add_links(conn or ctx.conn, records, [int(r[shape.id_index]) for r in rows])
+    shape.resource.behaviour.render_extra(ctx, records)
+    return records
+
+
+# -- list ---------------------------------------------------------------------------------------------
+@dataclass
+class Page:
+    """A collection response: either a list of records, or a stream of record chunks."""
+
+    envelope: dict[str, Any]  # totalRecords, startIndex, recordsReturned, pageSize, sort, dir
+    records: list[dict[str, Any]] | None
+    stream: Iterator[list[dict[str, Any]]] | None = None
+
+
+def read_filters(resource: Resource, ctx: CallContext, request: CollectionRequest) -> None:
+    for name in resource.filter_by_name:
+        if name in ctx.params:
+            raw = ctx.params[name]
+            if isinstance(raw, str) and raw.strip() == "" and not resource.filter_by_name[name].many:
+                continue
+            value = filter_value(resource, name, raw)
+            sql, values = resource.filter_by_name[name].build(value, ctx)
+            request.filters.append((sql, values))
+
+
+def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Page:
+    request = parse_collection(ctx.params, resource, ctx.profile, ctx.zone)
+    read_filters(resource, ctx, request)
+    shape = shape_for(resource, ctx.profile)
+    where, where_params = scope_clauses(resource, ctx)
+    sql = build_list_sql(
+        resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect
+    )
+    envelope = {
+        "totalRecords": 0,
+        "startIndex": request.start_index,
+        "recordsReturned": 0,
+        "pageSize": request.results or 0,
+        "sort": request.sort_param,
+        "dir": request.dir_param,
+    }
+    formatters = Formatters(ctx, shape, xml)
+    if not request.streamed:
+        total = int(ctx.conn.scalar(sql.count_sql, sql.count_params) or 0)
+        rows = ctx.conn.all(sql.page_sql, sql.page_params) if total > request.start_index else []
+        records = render_rows(ctx, shape, rows, formatters)
+        envelope["totalRecords"] = total
+        envelope["recordsReturned"] = len(records)
+        return Page(envelope, records)
+
+    def stream() -> Iterator[list[dict[str, Any]]]:
+        # A connection of its own, in one read transaction: the count and the rows agree, and the
+        # chunks may be produced on different threads of the pool.
+        assert ctx.db is not None
+        with ctx.db.dedicated() as conn, conn.snapshot():
+            total = int(conn.scalar(sql.count_sql, sql.count_params) or 0)
+            envelope["totalRecords"] = total
+            wanted = request.results if request.results is not None else total
+            envelope["pageSize"] = max(1, wanted)
+            returned = 0
+            if total > request.start_index:
+                for rows in conn.chunks(sql.page_sql, sql.page_params, STREAM_CHUNK):
+                    returned += len(rows)
+                    yield render_rows(ctx, shape, rows, formatters, conn)
+            envelope["recordsReturned"] = returned
+
+    return Page(envelope, None, stream())
+
+
+# -- one record ---------------------------------------------------------------------------------------
+def fetch_row(resource: Resource, ctx: CallContext, record_id: int, conn: Conn | None = None) -> Row:
+    shape = shape_for(resource, ctx.profile)
+    where, params = scope_clauses(resource, ctx)
+    clauses = " AND ".join(['t."id" = ?', *where])
+    row = (conn or ctx.conn).one(
+        f"SELECT {shape.select_list} FROM {quote(resource.table)} t WHERE {clauses}", [record_id, *params]
+    )
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def get_record(resource: Resource, ctx: CallContext, record_id: int, xml: bool = False) -> dict[str, Any]:
+    shape = shape_for(resource, ctx.profile)
+    row = fetch_row(resource, ctx, record_id)
+    return render_rows(ctx, shape, [row], Formatters(ctx, shape, xml))[0]
+
+
+def load_existing(resource: Resource, ctx: CallContext, record_id: int) -> dict[str, Any]:
+    """The stored row keyed by field name (internal columns by column name), if visible."""
+    fetch_row(resource, ctx, record_id)  # the tenant and profile scope decide visibility
+    row = ctx.conn.one_dict(f"SELECT * FROM {quote(resource.table)} WHERE id = ?", (record_id,))
+    if row is None:
+        raise NotFound()
+    by_column = {f.col: f.name for f in resource.stored_fields}
+    return {by_column.get(col, col): value for col, value in row.items()}
+
+
+# -- input --------------------------------------------------------------------------------------------
+NON_FIELD_KEYS = frozenset({"apikey", "format", "_method", "pro", "account", "results", "startIndex"})
+
+
+def extract_object(resource: Resource, body: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """The resource object of a request: wrapped in its singular name (`{"fiche": {...}}`) or not,
+    from the body and/or bracket parameters in the query string."""
+    obj: dict[str, Any] = {}
+    from_query = query.get(resource.singular)
+    if isinstance(from_query, dict):
+        obj.update(from_query)
+    wrapped = body.get(resource.singular)
+    if isinstance(wrapped, dict):
+        obj.update(wrapped)
+    elif resource.singular in body and wrapped not in (None, ""):
+        raise invalid(resource.singular, "must be an object of fields")
+    else:
+        obj.update({k: v for k, v in body.items() if k not in NON_FIELD_KEYS})
+    return obj
+
+
+def coerce_field(field: Field, raw: Any, zone: Zone) -> Any:
+    name = field.name
+    kind = field.kind
+    if kind is Kind.INT:
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            value: Any = None if field.default is None else field.default
+        else:
+            value = to_int(raw, name)
+        if value is not None:
+            if field.min_value is not None and value < field.min_value:
+                raise invalid(name, f"must be greater than or equal to {field.min_value}")
+            if field.max_value is not None and value > field.max_value:
+                raise invalid(name, f"must be less than or equal to {field.max_value}")
+    elif kind is Kind.REF:
+        value = to_optional_id(raw, name)
+        if value is None and field.zero_when_null:
+            value = 0
+    elif kind is Kind.STR:
+        value = to_str(raw, name, field.max_length or 255)
+    elif kind is Kind.TEXT:
+        value = to_str(raw, name, TEXT_MAX)
+    elif kind is Kind.JSON:
+        value = to_json_text(raw, name, TEXT_MAX)
+    elif kind is Kind.BOOL:
+        value = bool(field.default) if raw is None else to_bool(raw, name)
+    elif kind is Kind.DATETIME:
+        value = to_datetime(raw, name, zone)
+    elif kind is Kind.FLOAT:
+        value = None if raw is None or raw == "" else to_float(raw, name)
+    elif kind is Kind.IDS:
+        value = to_id_list(raw, name)
+    else:  # pragma: no cover - every Kind is handled above
+        raise AssertionError(kind)
+    if field.choices is not None and value is not None and value not in field.choices:
+        allowed = ", ".join(str(c) for c in field.choices)
+        raise invalid(name, f"must be one of {allowed}")
+    if field.transform is not None and value not in (None, ""):
+        value = field.transform(value)
+    return value
+
+
+def coerce_input(resource: Resource, ctx: CallContext, obj: dict[str, Any], zone: Zone) -> dict[str, Any]:
+    writable = resource.writable(ctx.profile)
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for key, raw in obj.items():
+        field = writable.get(key)
+        if field is None:
+            continue  # unknown and read-only keys are ignored, as real clients send extras
+        try:
+            values[key] = coerce_field(field, raw, zone)
+        except ValidationFailed as exc:
+            for name, messages in (exc.errors or {}).items():
+                errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def default_value(field: Field) -> Any:
+    if field.default is not None:
+        return field.default() if callable(field.default) else field.default
+    if field.kind in (Kind.STR, Kind.TEXT, Kind.JSON):
+        return ""
+    if field.kind is Kind.BOOL:
+        return False
+    if field.kind is Kind.REF and field.zero_when_null:
+        return 0
+    return None
+
+
+def check_required(resource: Resource, values: dict[str, Any]) -> None:
+    errors = {
+        f.name: ["can't be blank"]
+        for f in resource.fields
+        if f.required and (values.get(f.name) is None or values.get(f.name) == "")
+    }
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def check_references(resource: Resource, ctx: CallContext, values: dict[str, Any], group_id: int | None) -> None:
+    """Ids written into a body must name rows of the same group (never another tenant's)."""
+    for field in resource.fields:
+        if field.name not in values:
+            continue
+        value = values[field.name]
+        if field.kind is Kind.REF and field.ref_table and value:
+            if field.ref_table == "groups":
+                continue  # group_id is decided by the route and membership, checked elsewhere
+            found = ctx.conn.scalar(
+                f"SELECT 1 FROM {quote(field.ref_table)} WHERE id = ? AND group_id = ?", (value, group_id)
+            )
+            if not found:
+                raise invalid(field.name, f"{value} is not a {field.ref_table[:-1]} of this group")
+        elif field.kind is Kind.IDS and value:
+            link = field.link
+            assert link is not None
+            marks = ", ".join("?" for _ in value)
+            found_ids = {
+                r[0]
+                for r in ctx.conn.all(
+                    f"SELECT id FROM {quote(link.other_table)} WHERE group_id = ? AND id IN ({marks})",
+                    [group_id, *value],
+                )
+            }
+            missing = [v for v in value if v not in found_ids]
+            if missing:
+                raise invalid(field.name, f"{missing[0]} is not a {link.other_table[:-1]} of this group")
+
+
+def write_links(resource: Resource, ctx: CallContext, row_id: int, values: dict[str, Any]) -> None:
+    for field in resource.fields:
+        if field.kind is Kind.IDS and field.name in values and field.can_write(ctx.profile):
+            link = field.link
+            assert link is not None
+            ctx.conn.execute(f"DELETE FROM {link.table} WHERE {link.own_column} = ?", (row_id,))
+            for other in values[field.name]:
+                ctx.conn.execute(
+                    f"INSERT INTO {link.table} ({link.own_column}, {link.other_column}) VALUES (?, ?)",
+                    (row_id, other),
+                )
+
+
+def column_values(resource: Resource, values: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]:
+    """Field-named values → column-named values, keeping only real columns of the table."""
+    by_name = resource.by_name
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        field = by_name.get(key)
+        if field is not None:
+            if not field.virtual:
+                result[field.col] = value
+        elif key in columns:
+            result[key] = value
+    return result
+
+
+def resolve_group(resource: Resource, ctx: CallContext, values: dict[str, Any]) -> int | None:
+    """The group a new row goes to: the route's, else the body's `group_id` if it is one of the
+    caller's groups, else the caller's main group."""
+    if resource.tenancy == "groups":
+        return None
+    given = values.get("group_id")
+    if ctx.group_id is not None:
+        if given not in (None, 0, ctx.group_id):
+            raise invalid("group_id", "does not match the group in the URL")
+        return ctx.group_id
+    principal = ctx.principal
+    if principal is None:
+        raise NotFound()
+    if given:
+        if given not in principal.group_ids:
+            raise invalid("group_id", "is not one of your groups")
+        return int(given)
+    if principal.main_group_id is None:
+        raise invalid("group_id", "can't be blank")
+    return principal.main_group_id
+
+
+def table_columns(resource: Resource) -> frozenset[str]:
+    from openrdv.resources.schema import columns_of
+
+    return columns_of(resource.table)
+
+
+def create_record(resource: Resource, ctx: CallContext, body: dict[str, Any], xml: bool = False) -> dict[str, Any]:
+    obj = extract_object(resource, body, ctx.params)
+    group_hint = ctx.group_id
+    if group_hint is None and ctx.principal is not None:
+        group_hint = ctx.principal.main_group_id
+    values = coerce_input(resource, ctx, obj, ctx.zone_for(group_hint) if group_hint else ctx.zone)
+    group_id = resolve_group(resource, ctx, values)
+    if group_id is not None and ctx.group_id is None and group_id != group_hint:
+        # datetimes are wall-clock in the group the row goes to: read them again in its zone
+        values = coerce_input(resource, ctx, obj, ctx.zone_for(group_id))
+    merged: dict[str, Any] = {f.name: default_value(f) for f in resource.fields if not f.virtual}
+    merged.pop("id", None)
+    merged.update(values)
+    if group_id is not None and "group_id" in resource.by_name:
+        merged["group_id"] = group_id
+    check_required(resource, merged)
+    columns = table_columns(resource)
+    with ctx.conn.transaction():
+        resource.behaviour.validate(ctx, merged, None)
+        check_references(resource, ctx, merged, group_id)
+        if resource.timestamps:
+            merged["created_at"] = merged["updated_at"] = ctx.now
+        if resource.search_fields:
+            merged["search_text"] = search_document(merged.get(n) for n in resource.search_fields)
+        resource.behaviour.before_write(ctx, merged, None)
+        stored = column_values(resource, merged, columns)
+        stored.pop("id", None)
+        names = ", ".join(quote(c) for c in stored)
+        marks = ", ".join("?" for _ in stored)
+        row_id = ctx.conn.insert(
+            f"INSERT INTO {quote(resource.table)} ({names}) VALUES ({marks}) RETURNING id", list(stored.values())
+        )
+        write_links(resource, ctx, row_id, merged)
+        resource.behaviour.after_write(ctx, row_id, merged, True)
+        shape = shape_for(resource, ctx.profile)
+        row = fetch_row(resource, ctx, row_id)
+        return render_rows(ctx, shape, [row], Formatters(ctx, shape, xml))[0]
+
+
+def update_record(
+    resource: Resource, ctx: CallContext, record_id: int, body: dict[str, Any], xml: bool = False
+) -> dict[str, Any]:
+    obj = extract_object(resource, body, ctx.params)
+    columns = table_columns(resource)
+    with ctx.conn.transaction():
+        existing = load_existing(resource, ctx, record_id)
+        resource.behaviour.check_update(ctx, existing)
+        group_id = existing.get("group_id") if resource.tenancy != "groups" else None
+        zone = ctx.zone_for(group_id) if group_id else ctx.zone
+        values = coerce_input(resource, ctx, obj, zone)
+        if resource.tenancy != "groups" and values.get("group_id") not in (None, 0, group_id):
+            raise invalid("group_id", "cannot be changed")
+        merged = dict(existing)
+        merged.update(values)
+        if "group_id" in merged and resource.tenancy != "groups":
+            merged["group_id"] = group_id
+        check_required(resource, merged)
+        resource.behaviour.validate(ctx, merged, existing)
+        check_references(resource, ctx, values, group_id)
+        if resource.timestamps:
+            merged["updated_at"] = ctx.now
+        if resource.search_fields:
+            merged["search_text"] = search_document(merged.get(n) for n in resource.search_fields)
+        resource.behaviour.before_write(ctx, merged, existing)
+        changed = {k: v for k, v in merged.items() if k not in existing or existing[k] != v or k in values}
+        stored = column_values(resource, changed, columns)
+        stored.pop("id", None)
+        stored.pop("created_at", None)
+        if stored:
+            assignments = ", ".join(f"{quote(c)} = ?" for c in stored)
+            ctx.conn.execute(
+                f"UPDATE {quote(resource.table)} SET {assignments} WHERE id = ?", [*stored.values(), record_id]
+            )
+        write_links(resource, ctx, record_id, values)
+        resource.behaviour.after_write(ctx, record_id, changed, False)
+        return get_record(resource, ctx, record_id, xml)
+
+
+def delete_record(resource: Resource, ctx: CallContext, record_id: int, xml: bool = False) -> dict[str, Any]:
+    with ctx.conn.transaction():
+        record = get_record(resource, ctx, record_id, xml)
+        if resource.soft_delete:
+            updates = 'deleted = ?' + (", updated_at = ?" if resource.timestamps else "")
+            params: list[Any] = [True] + ([ctx.now] if resource.timestamps else [])
+            ctx.conn.execute(f"UPDATE {quote(resource.table)} SET {updates} WHERE id = ?", [*params, record_id])
+            resource.behaviour.after_write(ctx, record_id, {"deleted": True}, False)
+            return get_record(resource, ctx, record_id, xml)
+        for field in resource.fields:
+            if field.kind is Kind.IDS and field.link is not None:
+                ctx.conn.execute(f"DELETE FROM {field.link.table} WHERE {field.link.own_column} = ?", (record_id,))
+        ctx.conn.execute(f"DELETE FROM {quote(resource.table)} WHERE id = ?", (record_id,))
+        return record
+
+
+__all__ = [
+    "ApiError",
+    "Page",
+    "create_record",
+    "delete_record",
+    "get_record",
+    "list_records",
+    "update_record",
+]

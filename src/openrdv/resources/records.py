@@ -1,0 +1,105 @@
+"""Rows → record dicts for one resource and profile, derived from the declaration.
+
+The row-to-dict function is generated once per (resource, profile) because it runs for every record
+of every response (a million of them for `results=all`), and a generic per-field loop costs twice
+as much.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+from openrdv.db.engine import Conn, Row
+from openrdv.query.conditions import quote
+from openrdv.resources.declaration import Field, Kind, Profile, Resource
+
+
+Formatter = Callable[[int], str]
+
+
+def _expression(field: Field, index: int) -> str:
+    value = f"row[{index}]"
+    if field.kind is Kind.BOOL:
+        return f"({value} is not None and bool({value}))"
+    if field.kind is Kind.DATETIME:
+        return f"(fmt({value}) if {value} is not None else None)"
+    if field.kind in (Kind.STR, Kind.TEXT, Kind.JSON):
+        return f"({value} if {value} is not None else '')"
+    if field.kind is Kind.REF and field.zero_when_null:
+        return f"({value} or 0)"
+    if field.kind is Kind.FLOAT:
+        return f"_number({value})"
+    return value
+
+
+def _number(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+class RecordShape:
+    """The columns to select and how to turn a row into a record, for one resource and profile."""
+
+    def __init__(self, resource: Resource, profile: Profile) -> None:
+        self.resource = resource
+        self.profile = profile
+        self.fields = resource.readable(profile)
+        self.stored = [f for f in self.fields if not f.virtual]
+        self.links = [f for f in self.fields if f.virtual]
+        # Hidden trailing columns: what picks the zone a row is rendered in.
+        self.zone_column = "timezone" if resource.tenancy == "groups" else "group_id"
+        columns = [quote(f.col) for f in self.stored] + [quote("id"), quote(self.zone_column)]
+        self.columns = columns
+        self.select_list = ", ".join(f"t.{c}" for c in columns)
+        self.id_index = len(self.stored)
+        self.zone_index = len(self.stored) + 1
+        body = ",\n        ".join(
+            f"{f.name!r}: {_expression(f, i)}" for i, f in enumerate(self.stored)
+        )
+        source = f"def render(row, fmt):\n    return {{\n        {body}\n    }}\n"
+        namespace: dict[str, Any] = {"_number": _number}
+        exec(compile(source, f"<record {resource.name}/{profile}>", "exec"), namespace)
+        self._render: Callable[[Row, Formatter], dict[str, Any]] = namespace["render"]
+        self._key_order = [f.name for f in self.fields]
+
+    def render(self, row: Row, fmt: Formatter) -> dict[str, Any]:
+        return self._render(row, fmt)
+
+    def add_links(self, conn: Conn, records: list[dict[str, Any]], ids: list[int]) -> None:
+        """Fill the many-to-many id lists of a batch of records with one query per link."""
+        if not self.links or not records:
+            return
+        for field in self.links:
+            link = field.link
+            assert link is not None
+            by_owner: dict[int, list[int]] = {}
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                marks = ", ".join("?" for _ in batch)
+                rows = conn.all(
+                    f"SELECT {link.own_column}, {link.other_column} FROM {link.table} "
+                    f"WHERE {link.own_column} IN ({marks}) ORDER BY {link.other_column}",
+                    batch,
+                )
+                for owner, other in rows:
+                    by_owner.setdefault(owner, []).append(other)
+            for record, row_id in zip(records, ids, strict=True):
+                record[field.name] = by_owner.get(row_id, [])
+        if self.links:
+            order = self._key_order
+            for i, record in enumerate(records):
+                records[i] = {key: record[key] for key in order if key in record} | {
+                    k: v for k, v in record.items() if k not in order
+                }
+
+
+@lru_cache(maxsize=256)
+def shape_for(resource: Resource, profile: Profile) -> RecordShape:
+    return RecordShape(resource, profile)
+
+
+def row_ids(rows: Iterable[Row], shape: RecordShape) -> list[int]:
+    return [int(r[shape.id_index]) for r in rows]

@@ -1,0 +1,142 @@
+"""The SQL schema, derived from the declarations (plus the few tables no resource declares).
+
+Used by the Alembic migrations and nothing else at run time but `columns_of`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sqlalchemy as sa
+
+from openrdv.resources.declaration import Field, Kind, Resource
+
+# SQLite needs INTEGER PRIMARY KEY for an auto-increment rowid; PostgreSQL gets BIGSERIAL.
+ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+EPOCH = sa.BigInteger  # instants are UTC epoch seconds on both engines
+
+
+def _column(field: Field) -> sa.Column[object]:
+    kind = field.kind
+    if kind is Kind.INT:
+        default = field.default if isinstance(field.default, int) else None
+        return sa.Column(field.col, sa.BigInteger(), nullable=default is None,
+                         server_default=None if default is None else sa.text(str(default)))
+    if kind is Kind.REF:
+        if field.zero_when_null:
+            return sa.Column(field.col, sa.BigInteger(), nullable=False, server_default=sa.text("0"))
+        if field.ref_table == "groups" and field.name == "group_id":
+            return sa.Column(field.col, sa.BigInteger(), sa.ForeignKey("groups.id"), nullable=False)
+        return sa.Column(field.col, sa.BigInteger(), nullable=True)
+    if kind is Kind.STR:
+        return sa.Column(field.col, sa.String(field.max_length or 255), nullable=False, server_default="")
+    if kind in (Kind.TEXT, Kind.JSON):
+        return sa.Column(field.col, sa.Text(), nullable=False, server_default="")
+    if kind is Kind.BOOL:
+        return sa.Column(field.col, sa.Boolean(), nullable=False,
+                         server_default=sa.true() if field.default else sa.false())
+    if kind is Kind.DATETIME:
+        return sa.Column(field.col, EPOCH(), nullable=True)
+    if kind is Kind.FLOAT:
+        return sa.Column(field.col, sa.Float(), nullable=True)
+    raise AssertionError(f"{kind} is not stored in a column")
+
+
+def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Column[object]]) -> sa.Table:
+    columns: list[sa.Column[object]] = [sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True)]
+    columns += [_column(f) for f in resource.stored_fields if f.name != "id"]
+    if resource.search_fields:
+        columns.append(sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
+    columns += extra
+    table = sa.Table(resource.table, metadata, *columns)
+    if resource.tenancy == "group":
+        sa.Index(f"ix_{resource.table}_group_id_id", table.c.group_id, table.c.id)
+    for cols in resource.indexes:
+        name = f"ix_{resource.table}_" + "_".join(c.lower() for c in cols)
+        sa.Index(name, *[table.c[c] for c in cols])
+    return table
+
+
+# Columns a table holds beyond its declared fields (not readable or writable through the API).
+EXTRA_COLUMNS: dict[str, list[sa.Column[object]]] = {
+    "pros": [sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")],
+}
+
+
+def build_metadata() -> sa.MetaData:
+    from openrdv.resources.registry import RESOURCES
+
+    metadata = sa.MetaData()
+    # groups first: every tenant table references it
+    ordered = sorted(RESOURCES.values(), key=lambda r: r.tenancy != "groups")
+    for resource in ordered:
+        resource_table(metadata, resource, [c.copy() for c in EXTRA_COLUMNS.get(resource.table, [])])
+    pros = metadata.tables["pros"]
+    sa.Index("ux_pros_email", sa.func.lower(pros.c.email), unique=True)
+
+    sa.Table(
+        "pro_groups",
+        metadata,
+        sa.Column("pro_id", sa.BigInteger(), sa.ForeignKey("pros.id"), primary_key=True),
+        sa.Column("group_id", sa.BigInteger(), sa.ForeignKey("groups.id"), primary_key=True),
+    )
+    accounts = sa.Table(
+        "accounts",
+        metadata,
+        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("email", sa.String(255), nullable=False),
+        sa.Column("group_id", sa.BigInteger(), sa.ForeignKey("groups.id"), nullable=True),
+        sa.Column("firstname", sa.String(64), nullable=False, server_default=""),
+        sa.Column("lastname", sa.String(64), nullable=False, server_default=""),
+        sa.Column("phone", sa.String(25), nullable=False, server_default=""),
+        sa.Column("password_hash", sa.String(255), nullable=False, server_default=""),
+        sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("pendingRdv", sa.Text(), nullable=False, server_default=""),
+        sa.Column("created_at", EPOCH(), nullable=True),
+        sa.Column("updated_at", EPOCH(), nullable=True),
+    )
+    sa.Index("ux_accounts_email", sa.func.lower(accounts.c.email), unique=True)
+    sa.Table(
+        "apikeys",
+        metadata,
+        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("environment", sa.String(16), nullable=False),
+        sa.Column("key_digest", sa.String(64), nullable=False, unique=True),
+        sa.Column("created_at", EPOCH(), nullable=False),
+        sa.Column("revoked_at", EPOCH(), nullable=True),
+    )
+    sessions = sa.Table(
+        "sessions",
+        metadata,
+        sa.Column("token_digest", sa.String(64), primary_key=True),
+        sa.Column("user_kind", sa.String(16), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("apikey_id", sa.BigInteger(), sa.ForeignKey("apikeys.id"), nullable=False),
+        sa.Column("created_at", EPOCH(), nullable=False),
+        sa.Column("last_seen_at", EPOCH(), nullable=False),
+    )
+    sa.Index("ix_sessions_user", sessions.c.user_kind, sessions.c.user_id)
+    sa.Table(
+        "login_failures",
+        metadata,
+        sa.Column("bucket", sa.String(320), primary_key=True),
+        sa.Column("failures", sa.BigInteger(), nullable=False),
+        sa.Column("window_start", EPOCH(), nullable=False),
+    )
+    return metadata
+
+
+@lru_cache(maxsize=1)
+def metadata() -> sa.MetaData:
+    return build_metadata()
+
+
+@lru_cache(maxsize=128)
+def columns_of(table: str) -> frozenset[str]:
+    return frozenset(c.name for c in metadata().tables[table].columns)
+
+
+def dialect_extras(dialect: str) -> list[str]:
+    """DDL that SQLAlchemy's portable schema cannot say (full-text indexes and the like)."""
+    return []

@@ -1,0 +1,72 @@
+"""The tenant guard, in one place: which groups a caller may touch, and the SQL that scopes every
+query to them. A group the caller cannot see answers 404, never 403, so ids of other tenants are
+never confirmed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrdv.db.engine import Conn
+from openrdv.errors import NotFound
+from openrdv.resources.context import CallContext, Principal
+from openrdv.resources.declaration import Resource
+
+
+def guard_group(conn: Conn, principal: Principal | None, group_id: int) -> str:
+    """The time zone of the group of a nested route, if this caller may address it; 404 otherwise.
+
+    A pro addresses only its own groups. Accounts and anonymous callers address any existing group:
+    what they may see inside it is the public catalogue and their own rows (account scopes).
+    """
+    if principal is not None and principal.kind == "pro":
+        if group_id not in principal.zones:
+            raise NotFound()
+        return principal.zones[group_id]
+    name = conn.scalar("SELECT timezone FROM groups WHERE id = ?", (group_id,))
+    if name is None:
+        raise NotFound()
+    return str(name)
+
+
+def _in_list(column: str, ids: tuple[int, ...]) -> tuple[str, list[Any]]:
+    if not ids:
+        return "1 = 0", []
+    if len(ids) == 1:
+        return f"{column} = ?", [ids[0]]
+    return f"{column} IN ({', '.join('?' for _ in ids)})", list(ids)
+
+
+def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (on alias `t`) limiting a query to the rows this caller may address."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    principal = ctx.principal
+    if ctx.operator:
+        if ctx.group_id is not None and resource.tenancy == "group":
+            return ['t."group_id" = ?'], [ctx.group_id]
+        return clauses, params
+
+    def add(sql: str, values: list[Any]) -> None:
+        clauses.append(sql)
+        params.extend(values)
+
+    if resource.tenancy == "groups":
+        if ctx.is_pro:
+            assert principal is not None
+            add(*_in_list("t.id", principal.group_ids))
+    elif resource.tenancy == "members":
+        if ctx.group_id is not None:
+            add("t.id IN (SELECT pro_id FROM pro_groups WHERE group_id = ?)", [ctx.group_id])
+        else:
+            ids = principal.group_ids if principal else ()
+            sql, values = _in_list("group_id", ids)
+            add(f"t.id IN (SELECT pro_id FROM pro_groups WHERE {sql})", values)
+    elif ctx.group_id is not None:
+        add('t."group_id" = ?', [ctx.group_id])
+    else:
+        add(*_in_list('t."group_id"', principal.group_ids if principal else ()))
+    if not ctx.is_pro:
+        extra = resource.behaviour.account_scope(ctx)
+        if extra is not None:
+            add(extra[0], list(extra[1]))
+    return clauses, params

@@ -1,0 +1,40 @@
+"""Operator actions shared by the command line and the demo data: they go through the same
+declarations and handlers as the API, as a context that acts for every group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrdv.db.engine import Conn, Database
+from openrdv.resources import handlers
+from openrdv.resources.context import CallContext
+from openrdv.resources.registry import RESOURCES
+from openrdv.settings import Settings
+
+
+def operator_context(db: Database, conn: Conn, settings: Settings, group_id: int | None = None) -> CallContext:
+    ctx = CallContext(conn=conn, settings=settings, principal=None, apikey_id=None, params={}, db=db, operator=True)
+    if group_id is not None:
+        timezone = conn.scalar("SELECT timezone FROM groups WHERE id = ?", (group_id,))
+        if timezone is None:
+            raise LookupError(f"there is no group {group_id}")
+        ctx.group_id = group_id
+        ctx.group_zone = str(timezone)
+    return ctx
+
+
+def create(
+    db: Database, settings: Settings, collection: str, fields: dict[str, Any], group_id: int | None = None
+) -> dict[str, Any]:
+    """Create one record of `collection` (as the API would, with its validation) and return it."""
+    resource = RESOURCES[collection]
+    with db.connect() as conn:
+        ctx = operator_context(db, conn, settings, group_id)
+        return handlers.create_record(resource, ctx, {resource.singular: fields})
+
+
+def add_pro_to_group(db: Database, pro_id: int, group_id: int) -> None:
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO pro_groups (pro_id, group_id) VALUES (?, ?) ON CONFLICT DO NOTHING", (pro_id, group_id)
+        )

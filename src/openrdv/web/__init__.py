@@ -1,0 +1,1 @@
+"""The wire: parameters, bodies, formats, rendering, errors."""

@@ -1,0 +1,150 @@
+"""Group time zones: wall-clock text <-> UTC epoch seconds, fast enough for a million rows.
+
+Instants are stored as UTC epoch seconds. A datetime without offset is a wall-clock time in the
+group's zone; a wall time inside a spring-forward gap does not exist (refused), an ambiguous one
+(fall-back) takes its first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# Offsets change at instants that fall on quarter hours in every modern zone; a bucket whose two ends
+# disagree (a rare historic LMT change) is computed exactly instead of cached.
+_BUCKET = 900
+
+_DATETIME = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+class IsoDateTime(str):
+    """A datetime already rendered as ISO-8601 with offset: the XML renderer types it."""
+
+    __slots__ = ()
+
+
+class WallTimeError(ValueError):
+    """A date/time text that is malformed or does not exist in the zone."""
+
+
+@lru_cache(maxsize=1)
+def known_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_valid_zone(name: str) -> bool:
+    if not name or name != name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class Zone:
+    """One IANA zone with cached offsets and day strings."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tz = ZoneInfo(name)
+        self._offsets: dict[int, int | None] = {}
+        self._days: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Zone({self.name!r})"
+
+    def _exact_offset(self, ts: int) -> int:
+        off = datetime.fromtimestamp(ts, self.tz).utcoffset()
+        return int(off.total_seconds()) if off is not None else 0
+
+    def offset(self, ts: int) -> int:
+        bucket = ts // _BUCKET
+        cached = self._offsets.get(bucket, -1)
+        if cached == -1:
+            first = self._exact_offset(bucket * _BUCKET)
+            last = self._exact_offset(bucket * _BUCKET + _BUCKET - 1)
+            cached = first if first == last else None
+            if len(self._offsets) > 200_000:
+                self._offsets.clear()
+            self._offsets[bucket] = cached
+        if cached is None:
+            return self._exact_offset(ts)
+        return cached
+
+    def format(self, ts: int) -> str:
+        """UTC epoch → 'YYYY-MM-DD HH:MM:SS' wall clock in this zone."""
+        local = ts + self.offset(ts)
+        days, secs = divmod(local, 86400)
+        day = self._days.get(days)
+        if day is None:
+            day = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+            if len(self._days) > 100_000:
+                self._days.clear()
+            self._days[days] = day
+        hours, rem = divmod(secs, 3600)
+        minutes, seconds = divmod(rem, 60)
+        return f"{day} {hours:02d}:{minutes:02d}:{seconds:02d}"
+
+    def format_iso(self, ts: int) -> str:
+        """UTC epoch → ISO-8601 with offset (XML rendering)."""
+        off = self.offset(ts)
+        sign = "+" if off >= 0 else "-"
+        hh, mm = divmod(abs(off) // 60, 60)
+        return f"{self.format(ts).replace(' ', 'T')}{sign}{hh:02d}:{mm:02d}"
+
+    def format_xml(self, ts: int) -> IsoDateTime:
+        return IsoDateTime(self.format_iso(ts))
+
+    def local_datetime(self, ts: int) -> datetime:
+        return datetime.fromtimestamp(ts, self.tz).replace(tzinfo=None)
+
+    def to_epoch(self, wall: datetime) -> int:
+        """A naive wall-clock datetime → UTC epoch; gap → WallTimeError; fold → first occurrence."""
+        aware = wall.replace(tzinfo=self.tz, fold=0)
+        ts = int(aware.timestamp())
+        back = datetime.fromtimestamp(ts, self.tz).replace(tzinfo=None)
+        if back != wall.replace(microsecond=0):
+            raise WallTimeError(
+                f"{wall:%Y-%m-%d %H:%M:%S} does not exist in {self.name} (clocks skip it at the change to summer time)"
+            )
+        return ts
+
+    def parse(self, text: str) -> int:
+        """Accepted forms: 'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD HH:MM', 'YYYY-MM-DD', ISO-8601 with 'T'
+        and an optional offset or 'Z'. Without offset the text is wall-clock time in this zone."""
+        match = _DATETIME.match(text)
+        if match is None:
+            raise WallTimeError(f"{text!r} is not a date and time (expected YYYY-MM-DD HH:MM:SS)")
+        year, month, day, hour, minute, second, offset = match.groups()
+        try:
+            wall = datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
+        except ValueError as exc:
+            raise WallTimeError(f"{text!r} is not a valid date ({exc})") from None
+        if offset is None:
+            return self.to_epoch(wall)
+        if offset == "Z":
+            return int(wall.replace(tzinfo=UTC).timestamp())
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return int((wall.replace(tzinfo=UTC) - sign * delta).timestamp())
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> Zone:
+    """The shared Zone object for a name (falls back to Europe/Paris for an unknown name so a
+    corrupted row can still be rendered)."""
+    try:
+        return Zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return Zone("Europe/Paris")
