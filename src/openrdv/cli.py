@@ -70,7 +70,7 @@ def serve(
     workers: Annotated[int, typer.Option(envvar="OPENRDV_WORKERS", min=1)] = 1,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve the API (Granian, one process per worker)."""
+    """Serve the API (Uvicorn, one process per worker)."""
     settings = _settings(database_url)
     from openrdv.db.migrate import current_revision
 
@@ -80,24 +80,13 @@ def serve(
         _fail(f"cannot open the database: {exc}")
     if revision is None:
         _fail("the database has no schema yet: run `openrdv db upgrade` first")
-    from granian import Granian
-    from granian.constants import Interfaces
-
     from openrdv.logs import configure_logging
+    from openrdv.server import run
 
     configure_logging(settings.log_level)
     typer.echo(f"openrdv serving on http://{host}:{port}/api/v1/ ({workers} worker(s), {settings.environment})",
                err=True)
-    Granian(
-        "openrdv.app:app_factory",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_access=False,
-        backlog=2048,
-    ).serve()
+    run(host, port, workers, settings.log_level)
 
 
 @db_app.command("upgrade")

@@ -120,9 +120,7 @@ class _RuleParts:
 
     @property
     def has_day_filter(self) -> bool:
-        return any(
-            part is not None for part in (self.byweekno, self.byyearday, self.bymonthday, self.byday)
-        )
+        return any(part is not None for part in (self.byweekno, self.byyearday, self.bymonthday, self.byday))
 
 
 def validate_rrule(rrule: str) -> str | None:
@@ -166,7 +164,7 @@ def expand_occurrences(
     window_start: int,
     window_end: int,
 ) -> list[tuple[int, int]]:
-    """Occurrences ``(start, end)`` in UTC epoch seconds of an event that overlap ``[window_start, window_end)``.
+    """UTC epoch ``(start, end)`` of the occurrences of an event overlapping ``[window_start, window_end)``.
 
     ``start_local``/``end_local`` are the naive wall-clock bounds of the first occurrence in ``tz``;
     every occurrence lasts the same wall-clock duration. ``exdates`` are naive wall-clock starts of
@@ -348,30 +346,33 @@ def _parse_rrule(text: str) -> _RuleParts:
             raise ValueError(f"Recurrence rule part {name} is given more than once.")
         raw[name] = value
 
-    parts = _RuleParts(freq=_parse_freq(raw.get("FREQ")))
-    frequency_name = raw["FREQ"]
-    if "INTERVAL" in raw:
-        parts = replace(parts, interval=_parse_bounded_int("INTERVAL", raw["INTERVAL"], 1, MAX_INTERVAL))
-    if "COUNT" in raw:
-        parts = replace(parts, count=_parse_bounded_int("COUNT", raw["COUNT"], 1, MAX_COUNT))
-    if "UNTIL" in raw:
-        if "COUNT" in raw:
-            raise ValueError("A recurrence rule cannot have both COUNT and UNTIL.")
-        parts = replace(parts, until=_parse_until(raw["UNTIL"]))
-    if "WKST" in raw:
-        if raw["WKST"] not in _WEEKDAYS:
-            raise ValueError(f"WKST must be a day among MO, TU, WE, TH, FR, SA, SU, not {raw['WKST']}.")
-        parts = replace(parts, wkst=_WEEKDAYS[raw["WKST"]])
-    integer_lists = {
-        name.lower(): _parse_integer_list(name, raw[name], *_INTEGER_LIST_PARTS[name])
-        for name in _INTEGER_LIST_PARTS
-        if name in raw
-    }
-    parts = replace(parts, **integer_lists)
-    if "BYDAY" in raw:
-        parts = replace(parts, byday=_parse_byday(raw["BYDAY"]))
+    freq = _parse_freq(raw.get("FREQ"))
+    if "COUNT" in raw and "UNTIL" in raw:
+        raise ValueError("A recurrence rule cannot have both COUNT and UNTIL.")
+    wkst = raw.get("WKST", "MO")
+    if wkst not in _WEEKDAYS:
+        raise ValueError(f"WKST must be a day among MO, TU, WE, TH, FR, SA, SU, not {wkst}.")
 
-    _check_part_combinations(parts, frequency_name)
+    def integer_list(name: str) -> tuple[int, ...] | None:
+        return _parse_integer_list(name, raw[name], *_INTEGER_LIST_PARTS[name]) if name in raw else None
+
+    parts = _RuleParts(
+        freq=freq,
+        interval=_parse_bounded_int("INTERVAL", raw["INTERVAL"], 1, MAX_INTERVAL) if "INTERVAL" in raw else 1,
+        count=_parse_bounded_int("COUNT", raw["COUNT"], 1, MAX_COUNT) if "COUNT" in raw else None,
+        until=_parse_until(raw["UNTIL"]) if "UNTIL" in raw else None,
+        wkst=_WEEKDAYS[wkst],
+        bymonth=integer_list("BYMONTH"),
+        byweekno=integer_list("BYWEEKNO"),
+        byyearday=integer_list("BYYEARDAY"),
+        bymonthday=integer_list("BYMONTHDAY"),
+        byday=_parse_byday(raw["BYDAY"]) if "BYDAY" in raw else None,
+        byhour=integer_list("BYHOUR"),
+        byminute=integer_list("BYMINUTE"),
+        bysecond=integer_list("BYSECOND"),
+        bysetpos=integer_list("BYSETPOS"),
+    )
+    _check_part_combinations(parts, raw["FREQ"])
     if not _ever_occurs(parts):
         raise ValueError("The recurrence rule can never produce an occurrence.")
     return parts

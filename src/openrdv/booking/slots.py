@@ -43,9 +43,9 @@ class CalendarSchedule:
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
-            raise ValueError(f"Calendar {self.calendar_id}: capacity must be at least 1, not {self.capacity}.")
+            raise ValueError(f"Calendar {self.calendar_id}: capacity must be 1 or more, not {self.capacity}.")
         if self.interval < 1:
-            raise ValueError(f"Calendar {self.calendar_id}: interval must be at least 1, not {self.interval}.")
+            raise ValueError(f"Calendar {self.calendar_id}: interval must be 1 or more, not {self.interval}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ def compute_slots(
     for schedule in sorted(schedules, key=lambda schedule: schedule.calendar_id):
         calendar_id = schedule.calendar_id
         starts, places_left = _calendar_starts(schedule, duration, lowest_start, highest_start)
-        for start, places in zip(starts, places_left):
+        for start, places in zip(starts, places_left, strict=True):
             calendars = calendars_by_start.get(start)
             if calendars is None:
                 places_by_start[start] = places
@@ -175,11 +175,8 @@ def _calendar_starts(
         candidates = set(range(first_grid, last + 1, step))
         candidates.update(busy_ends[bisect_left(busy_ends, first) : bisect_right(busy_ends, last)])
         starts.extend(sorted(candidates))
-    if schedule.capacity == 1:
-        # Inside a run there is at least one place, and a calendar of capacity 1 has no more.
-        places_left = [1] * len(starts)
-    else:
-        places_left = profile.places_over_each(starts, duration)
+    # Inside a run there is at least one place, and a calendar of capacity 1 has no more.
+    places_left = [1] * len(starts) if schedule.capacity == 1 else profile.places_over_each(starts, duration)
     return [start + origin for start in starts], places_left
 
 
@@ -231,7 +228,9 @@ def _build_profile(schedule: CalendarSchedule, span_start: int, span_end: int) -
     opening_and_blocks_mask = appointment_unit - 1
     deltas = (-1, -2, -appointment_unit, appointment_unit, 2, 1)
     # dict keeps, for each time, the state after all of its events (later entries overwrite earlier ones).
-    state_after = dict(zip([key >> 3 for key in keys], accumulate([deltas[key & 7] for key in keys])))
+    state_after = dict(
+        zip([key >> 3 for key in keys], accumulate([deltas[key & 7] for key in keys]), strict=True)
+    )
 
     capacity = schedule.capacity
     places = [0]
@@ -241,12 +240,16 @@ def _build_profile(schedule: CalendarSchedule, span_start: int, span_end: int) -
     ]
     times = list(state_after)
     # Times where places switch between none and some: runs start and end alternately, as the
-    # function is 0 before the first time and after the last.
-    run_edges = [time for time, before, after in zip(times, places, places[1:]) if (not before) != (not after)]
+    # function is 0 before the first time and after the last. (places has one more step than times.)
+    run_edges = [
+        time
+        for time, before, after in zip(times, places, places[1:], strict=False)
+        if (not before) != (not after)
+    ]
     opening_starts = [start for start, _ in openings]
     runs = [
         (start, end, opening_starts[bisect_right(opening_starts, start) - 1])
-        for start, end in zip(run_edges[::2], run_edges[1::2])
+        for start, end in zip(run_edges[::2], run_edges[1::2], strict=True)
     ]
     # Already sorted; duplicates are harmless to the bisections that read them.
     busy_ends = [key >> 3 for key in keys if key & 7 in _BUSY_END_CODES]

@@ -47,7 +47,7 @@ def quote(column: str) -> str:
 def _ordered_entries(raw: Any) -> list[tuple[str, Any]]:
     if isinstance(raw, dict):
         def order(key: str) -> tuple[int, int | str]:
-            return (0, int(key)) if key.isdigit() else (1, key)
+            return (0, int(key)) if key.isascii() and key.isdigit() and len(key) <= 18 else (1, key)
 
         return [(key, raw[key]) for key in sorted(raw, key=order)]
     if isinstance(raw, list):

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from openrdv.resources.catalogue import CALENDARS, CALENDARSETS, INTERVENTIONS, INTERVENTIONSETS
+from openrdv.resources.customfields import CUSTOMFIELDS
 from openrdv.resources.declaration import Resource
+from openrdv.resources.fiches import FICHES
 from openrdv.resources.groups import GROUPS
 from openrdv.resources.pros import PROS
+from openrdv.resources.vevents import VEVENTS
 
-RESOURCES: dict[str, Resource] = {r.name: r for r in (GROUPS, PROS)}
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (GROUPS, PROS, CALENDARSETS, CALENDARS, INTERVENTIONSETS, INTERVENTIONS, FICHES, CUSTOMFIELDS, VEVENTS)
+}

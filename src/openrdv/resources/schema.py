@@ -54,12 +54,15 @@ def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Col
     for cols in resource.indexes:
         name = f"ix_{resource.table}_" + "_".join(c.lower() for c in cols)
         sa.Index(name, *[table.c[c] for c in cols])
+    if resource.tenancy == "group" and "deleted" in resource.by_name:
+        sa.Index(f"ix_{resource.table}_group_id_deleted", table.c.group_id, table.c.deleted)
     return table
 
 
 # Columns a table holds beyond its declared fields (not readable or writable through the API).
 EXTRA_COLUMNS: dict[str, list[sa.Column[object]]] = {
     "pros": [sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")],
+    "fiches": [sa.Column("account_id", sa.BigInteger(), nullable=True)],
 }
 
 
@@ -74,6 +77,13 @@ def build_metadata() -> sa.MetaData:
     pros = metadata.tables["pros"]
     sa.Index("ux_pros_email", sa.func.lower(pros.c.email), unique=True)
 
+    sa.Table(
+        "calendar_interventions",
+        metadata,
+        sa.Column("calendar_id", sa.BigInteger(), sa.ForeignKey("calendars.id"), primary_key=True),
+        sa.Column("intervention_id", sa.BigInteger(), sa.ForeignKey("interventions.id"), primary_key=True),
+    )
+    sa.Index("ix_calendar_interventions_intervention", metadata.tables["calendar_interventions"].c.intervention_id)
     sa.Table(
         "pro_groups",
         metadata,

@@ -39,6 +39,18 @@ def split_key(key: str) -> list[str]:
     return parts
 
 
+def _has_path(node: Any, parts: list[str]) -> bool:
+    """Whether the hash already holds the key path (list markers skipped), as Rack checks before
+    starting a new hash of 'a[][x][y]': `a[][x][y]=1&a[][x][z]=2` → [{"x": {"y": "1", "z": "2"}}]."""
+    for part in parts:
+        if part == "":
+            continue
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 def _assign(target: dict[str, Any], parts: list[str], value: str) -> None:
     node: Any = target
     for index, part in enumerate(parts):
@@ -53,7 +65,7 @@ def _assign(target: dict[str, Any], parts: list[str], value: str) -> None:
                 child: Any = []
                 node.append(child)
             else:
-                if node and isinstance(node[-1], dict) and nxt not in node[-1]:
+                if node and isinstance(node[-1], dict) and not _has_path(node[-1], parts[index + 1 :]):
                     child = node[-1]
                 else:
                     child = {}

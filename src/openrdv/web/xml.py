@@ -7,6 +7,7 @@ keep their camelCase, as the real API does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -24,9 +25,13 @@ def _escape(text: str) -> str:
     )
 
 
+# Characters XML 1.0 cannot carry: most C0 controls, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _clean(text: str) -> str:
-    # XML 1.0 cannot carry most control characters; drop them rather than emit invalid XML.
-    return "".join(ch for ch in text if ch in "\t\n\r" or ch >= " ")
+    # Drop them rather than emit invalid XML.
+    return _NOT_XML_CHAR.sub("", text)
 
 
 def _singular(tag: str) -> str:

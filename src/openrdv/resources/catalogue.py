@@ -1,0 +1,214 @@
+"""The catalogue: calendars (agendas), calendar sets, interventions (services), intervention sets.
+
+Accounts and anonymous callers see the public catalogue only: rows not deleted and with a non-blank
+`publicname` (for interventions, their set too, if they have one)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from openrdv.errors import invalid
+from openrdv.resources.context import CallContext
+from openrdv.resources.declaration import (
+    READ_VERBS,
+    Behaviour,
+    Field,
+    Kind,
+    Link,
+    ListFilter,
+    Resource,
+    id_field,
+    timestamp_fields,
+)
+
+PUBLIC_SQL = "t.\"deleted\" = ? AND t.\"publicname\" <> ''"
+CALENDAR_INTERVENTIONS = "calendar_interventions"
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+class PublicCatalogue(Behaviour):
+    def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
+        return PUBLIC_SQL, [False]
+
+
+class InterventionBehaviour(PublicCatalogue):
+    def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
+        # a blank publicname on its set hides a service online, whatever its own publicname
+        return (
+            PUBLIC_SQL + " AND (t.\"interventionset_id\" IS NULL OR t.\"interventionset_id\" IN "
+            "(SELECT s.id FROM interventionsets s WHERE s.\"deleted\" = ? AND s.\"publicname\" <> ''))",
+            [False, False],
+        )
+
+    def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        if not (values.get("name") or values.get("publicname") or "").strip():
+            raise invalid("name", "can't be blank")
+        color = values.get("colorref") or ""
+        if color and not _COLOR.match(color):
+            raise invalid("colorref", "must be a colour like #RRGGBB")
+
+
+class NamedBehaviour(PublicCatalogue):
+    def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        if not (values.get("name") or values.get("publicname") or "").strip():
+            raise invalid("name", "can't be blank")
+
+
+def _ids_in(column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    if not ids:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join('?' for _ in ids)})", list(ids)
+
+
+def _calendars_offering_all(ids: list[int], ctx: CallContext) -> tuple[str, list[Any]]:
+    if not ids:
+        return "1 = 1", []
+    inner, params = _ids_in("intervention_id", ids)
+    return (
+        f"t.id IN (SELECT calendar_id FROM {CALENDAR_INTERVENTIONS} WHERE {inner} "
+        f"GROUP BY calendar_id HAVING count(DISTINCT intervention_id) = ?)",
+        [*params, len(ids)],
+    )
+
+
+def _in_calendarsets(ids: list[int], ctx: CallContext) -> tuple[str, list[Any]]:
+    if not ids:
+        return "1 = 1", []
+    return _ids_in('t."calendarset_id"', ids)
+
+
+def _interventions_on_calendars(ids: list[int], ctx: CallContext) -> tuple[str, list[Any]]:
+    if not ids:
+        return "1 = 1", []
+    inner, params = _ids_in("calendar_id", ids)
+    return f"t.id IN (SELECT intervention_id FROM {CALENDAR_INTERVENTIONS} WHERE {inner})", params
+
+
+def _in_interventionset(value: int, ctx: CallContext) -> tuple[str, list[Any]]:
+    return 't."interventionset_id" = ?', [value]
+
+
+def _catalogue_fields(account_name: str = "") -> list[Field]:
+    return [
+        Field("name", Kind.STR, 255, default="", account=account_name, doc="internal name"),
+        Field("publicname", Kind.STR, 255, default="", account="r",
+              doc="name shown online; blank = not offered online"),
+    ]
+
+
+CALENDARSETS = Resource(
+    name="calendarsets",
+    singular="calendarset",
+    table="calendarsets",
+    account_verbs=READ_VERBS,
+    anonymous_read=True,
+    soft_delete=True,
+    search_fields=("name", "publicname"),
+    behaviour=NamedBehaviour(),
+    doc="A category of calendars.",
+    fields=[
+        id_field(),
+        Field("group_id", Kind.REF, ref_table="groups", account="r"),
+        *_catalogue_fields(),
+        Field("description", Kind.TEXT, default="", account="r"),
+        Field("sort", Kind.INT, default=0, account="r", doc="display order"),
+        Field("deleted", Kind.BOOL, default=False),
+        *timestamp_fields(account=""),
+    ],
+)
+
+CALENDARS = Resource(
+    name="calendars",
+    singular="calendar",
+    table="calendars",
+    account_verbs=READ_VERBS,
+    anonymous_read=True,
+    soft_delete=True,
+    search_fields=("name", "publicname"),
+    filters=(
+        ListFilter("intervention_ids", many=True, kind=Kind.IDS, build=_calendars_offering_all,
+                   doc="calendars offering ALL of these interventions"),
+        ListFilter("calendarset_ids", many=True, kind=Kind.IDS, build=_in_calendarsets,
+                   doc="calendars of any of these calendar sets"),
+    ),
+    behaviour=NamedBehaviour(),
+    doc="A bookable agenda (a person or a resource).",
+    fields=[
+        id_field(),
+        Field("group_id", Kind.REF, ref_table="groups", account="r"),
+        Field("calendarset_id", Kind.REF, ref_table="calendarsets", account="r"),
+        *_catalogue_fields(),
+        Field("address", Kind.STR, 255, default="", account="r"),
+        Field("zipcode", Kind.STR, 16, default="", account="r"),
+        Field("city", Kind.STR, 64, default="", account="r"),
+        Field("description", Kind.TEXT, default="", account="r"),
+        Field("epj", Kind.STR, 255, default="", account="r", doc="free label some clients read"),
+        Field("sort", Kind.INT, default=0, account="r", doc="display order"),
+        Field("interval", Kind.INT, default=15, min_value=1, max_value=1440, account="r",
+              doc="step between offered slot starts, in minutes"),
+        Field("capacity", Kind.INT, default=1, min_value=1, max_value=1000, account="r",
+              doc="appointments the calendar takes at the same time"),
+        Field("intervention_ids", Kind.IDS, account="r", sortable=False,
+              link=Link(CALENDAR_INTERVENTIONS, "calendar_id", "intervention_id", "interventions"),
+              doc="services bookable on this calendar"),
+        Field("deleted", Kind.BOOL, default=False),
+        *timestamp_fields(account=""),
+    ],
+)
+
+INTERVENTIONSETS = Resource(
+    name="interventionsets",
+    singular="interventionset",
+    table="interventionsets",
+    account_verbs=READ_VERBS,
+    anonymous_read=True,
+    soft_delete=True,
+    search_fields=("name", "publicname"),
+    behaviour=NamedBehaviour(),
+    doc="A category of services; a blank publicname hides its services online.",
+    fields=[
+        id_field(),
+        Field("group_id", Kind.REF, ref_table="groups", account="r"),
+        *_catalogue_fields(),
+        Field("description", Kind.TEXT, default="", account="r"),
+        Field("sort", Kind.INT, default=0, account="r"),
+        Field("deleted", Kind.BOOL, default=False),
+        *timestamp_fields(account=""),
+    ],
+)
+
+INTERVENTIONS = Resource(
+    name="interventions",
+    singular="intervention",
+    table="interventions",
+    account_verbs=READ_VERBS,
+    anonymous_read=True,
+    soft_delete=True,
+    search_fields=("name", "publicname", "abbr"),
+    filters=(
+        ListFilter("interventionset_id", many=False, kind=Kind.INT, build=_in_interventionset,
+                   doc="services of this set"),
+        ListFilter("calendar_ids", many=True, kind=Kind.IDS, build=_interventions_on_calendars,
+                   doc="services bookable on any of these calendars"),
+    ),
+    behaviour=InterventionBehaviour(),
+    doc="A service (consultation, massage...): every appointment books one or more.",
+    fields=[
+        id_field(),
+        Field("group_id", Kind.REF, ref_table="groups", account="r"),
+        Field("interventionset_id", Kind.REF, ref_table="interventionsets", account="r"),
+        *_catalogue_fields(),
+        Field("abbr", Kind.STR, 255, default="", doc="short label on appointments"),
+        Field("length", Kind.INT, default=15, min_value=1, max_value=1440, account="r", doc="minutes"),
+        Field("colorref", Kind.STR, 7, default="#dddddd", doc="#RRGGBB"),
+        Field("sort", Kind.INT, default=0, account="r"),
+        Field("price", Kind.INT, min_value=0, account="r", doc="cents (3000 = 30.00)"),
+        Field("description", Kind.TEXT, default="", account="r"),
+        Field("calendar_ids", Kind.IDS, account="r", sortable=False,
+              link=Link(CALENDAR_INTERVENTIONS, "intervention_id", "calendar_id", "calendars"),
+              doc="calendars offering this service"),
+        Field("deleted", Kind.BOOL, default=False),
+        *timestamp_fields(account=""),
+    ],
+)

@@ -1,0 +1,96 @@
+"""fiches: customer records. Accounts see and update only their own, with the user-visible custom
+columns; a deleted fiche shows to its account with `$` before its lastname."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrdv.errors import invalid
+from openrdv.resources.context import CallContext
+from openrdv.resources.custom import CUSTOM_NAMES, custom_fields
+from openrdv.resources.declaration import (
+    Behaviour,
+    Field,
+    Kind,
+    ListFilter,
+    Resource,
+    id_field,
+    timestamp_fields,
+)
+from openrdv.resources.validation import check_email
+
+
+def user_visible_columns(ctx: CallContext, group_id: int, model: str) -> set[str]:
+    rows = ctx.conn.all(
+        "SELECT name FROM customfields WHERE group_id = ? AND model = ? AND user_visible = ? AND deleted = ?",
+        (group_id, model, True, False),
+    )
+    return {r[0] for r in rows}
+
+
+class FicheBehaviour(Behaviour):
+    def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
+        return 't."account_id" = ?', [ctx.account_id or 0]
+
+    def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        if not (values.get("lastname") or "").strip() and not (values.get("firstname") or "").strip():
+            raise invalid("lastname", "can't be blank (give a lastname or a firstname)")
+        check_email(values.get("email") or "")
+        if not ctx.is_pro:
+            # an account writes only the custom columns the group shows online
+            visible = user_visible_columns(ctx, int(values["group_id"]), "Fiche")
+            for name in CUSTOM_NAMES:
+                if name not in visible:
+                    values[name] = existing.get(name) if existing else (False if name.startswith("bool") else None)
+
+    def render_extra(self, ctx: CallContext, records: list[dict[str, Any]]) -> None:
+        if ctx.is_pro or not records:
+            return
+        cache: dict[int, set[str]] = {}
+        for record in records:
+            group_id = record["group_id"]
+            if group_id not in cache:
+                cache[group_id] = user_visible_columns(ctx, group_id, "Fiche")
+            for name in CUSTOM_NAMES:
+                if name not in cache[group_id]:
+                    record.pop(name, None)
+            if record.get("deleted"):
+                record["lastname"] = "$" + (record.get("lastname") or "")
+
+
+def _externid(value: Any, ctx: CallContext) -> tuple[str, list[Any]]:
+    return 't."externid" = ?', [value]
+
+
+FICHES = Resource(
+    name="fiches",
+    singular="fiche",
+    table="fiches",
+    account_verbs=frozenset({"list", "get", "update"}),
+    soft_delete=True,
+    search_fields=("lastname", "firstname", "email", "firstphone", "secondphone"),
+    filters=(ListFilter("externid", many=False, kind=Kind.INT, build=_externid,
+                        doc="the fiche with this external id"),),
+    behaviour=FicheBehaviour(),
+    indexes=(("group_id", "updated_at", "id"), ("group_id", "lastname", "id"), ("group_id", "externid"),
+             ("account_id",), ("group_id", "created_at", "id")),
+    doc="A customer record.",
+    fields=[
+        id_field(),
+        Field("group_id", Kind.REF, ref_table="groups", account="r"),
+        Field("lastname", Kind.STR, 64, default="", account="rw"),
+        Field("firstname", Kind.STR, 64, default="", account="rw"),
+        Field("firstphone", Kind.STR, 25, default="", account="rw", doc="usually the mobile"),
+        Field("secondphone", Kind.STR, 25, default="", account="rw"),
+        Field("email", Kind.STR, 255, default="", account="rw"),
+        Field("birthdate", Kind.DATETIME, account="rw"),
+        Field("comments", Kind.TEXT, default="", doc="notes never shown to the customer"),
+        Field("from_web", Kind.BOOL, default=False, account="r", doc="created from the booking module"),
+        Field("rappel_email", Kind.BOOL, default=True, account="rw", doc="accepts e-mail reminders"),
+        Field("rappel_sms", Kind.BOOL, default=True, account="rw", doc="accepts SMS reminders"),
+        Field("externid", Kind.INT, doc="id in an external system"),
+        Field("deleted", Kind.BOOL, default=False, account="r"),
+        *custom_fields(account="rw"),
+        *timestamp_fields(account="r"),
+    ],
+)

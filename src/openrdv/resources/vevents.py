@@ -1,0 +1,114 @@
+"""vevents: everything in a calendar. Four kinds share the table:
+
+- appointment: fiche_id ≠ 0 and intervention_id ≠ 0; never recurring;
+- block (plage): fiche_id = intervention_id = 0; blocks the calendar;
+- internet availability: type = "VfreebusyEvent"; the windows online booking may use;
+- note: note = 1, start = end = midnight; blocks nothing.
+Recurrence: `rrule` (RFC 5545 RRULE) and `exdates` (occurrence starts removed), in wall-clock time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrdv.booking.recurrence import parse_exdates, validate_rrule
+from openrdv.errors import invalid
+from openrdv.resources.context import CallContext
+from openrdv.resources.custom import custom_fields
+from openrdv.resources.declaration import Behaviour, Field, Kind, ListFilter, Resource, id_field, timestamp_fields
+
+AVAILABILITY = "VfreebusyEvent"
+EVENT_TYPES = ("Vevent", AVAILABILITY)
+MAX_EVENT_SECONDS = 366 * 86400
+
+
+class VeventBehaviour(Behaviour):
+    def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        start, end = values.get("start"), values.get("end")
+        if start is None:
+            raise invalid("start", "can't be blank")
+        if end is None:
+            raise invalid("end", "can't be blank")
+        if end < start:
+            raise invalid("end", "must not be before start")
+        if end - start > MAX_EVENT_SECONDS:
+            raise invalid("end", "must be within a year of start (use rrule for repeating events)")
+        fiche_id = values.get("fiche_id") or 0
+        intervention_id = values.get("intervention_id") or 0
+        rrule = (values.get("rrule") or "").strip()
+        if rrule.upper().startswith("RRULE:"):
+            rrule = rrule[6:]
+        values["rrule"] = rrule
+        if bool(fiche_id) != bool(intervention_id):
+            missing = "intervention_id" if fiche_id else "fiche_id"
+            raise invalid(missing, "is required with the other: an appointment has both a fiche and an intervention")
+        if values.get("type") == AVAILABILITY and fiche_id:
+            raise invalid("type", "an internet availability cannot carry a fiche or an intervention")
+        if fiche_id and rrule:
+            raise invalid("rrule", "an appointment cannot be recurring")
+        if values.get("note"):
+            zone = ctx.zone_for(values.get("group_id"))
+            local_start = zone.local_datetime(start)
+            if start != end or (local_start.hour, local_start.minute, local_start.second) != (0, 0, 0):
+                raise invalid("start", "a note starts and ends at midnight of its day (start = end = 00:00:00)")
+        if rrule:
+            problem = validate_rrule(rrule)
+            if problem:
+                raise invalid("rrule", problem)
+        exdates = values.get("exdates") or ""
+        if exdates:
+            try:
+                parse_exdates(exdates)
+            except ValueError as exc:
+                raise invalid("exdates", str(exc)) from None
+
+
+def _equals(column: str) -> Any:
+    def build(value: int, ctx: CallContext) -> tuple[str, list[Any]]:
+        return f't."{column}" = ?', [value]
+
+    return build
+
+
+VEVENTS = Resource(
+    name="vevents",
+    singular="vevent",
+    table="vevents",
+    account_verbs=frozenset(),
+    soft_delete=True,
+    search_fields=("text", "comments", "taker"),
+    filters=(
+        ListFilter("calendar_id", many=False, kind=Kind.INT, build=_equals("calendar_id"),
+                   doc="events of this calendar"),
+        ListFilter("fiche_id", many=False, kind=Kind.INT, build=_equals("fiche_id"),
+                   doc="events of this customer (appointments)"),
+    ),
+    behaviour=VeventBehaviour(),
+    indexes=(("group_id", "calendar_id", "start"), ("group_id", "updated_at", "id"), ("group_id", "fiche_id"),
+             ("calendar_id", "start"), ("group_id", "start", "id")),
+    doc="An event of a calendar: appointment, block, internet availability or note.",
+    fields=[
+        id_field(),
+        Field("group_id", Kind.REF, ref_table="groups"),
+        Field("calendar_id", Kind.REF, ref_table="calendars", required=True),
+        Field("start", Kind.DATETIME, required=True, doc="start (first occurrence when recurring)"),
+        Field("end", Kind.DATETIME, required=True, doc="end (of the first occurrence when recurring)"),
+        Field("fiche_id", Kind.REF, ref_table="fiches", zero_when_null=True, doc="0 unless an appointment"),
+        Field("intervention_id", Kind.REF, ref_table="interventions", zero_when_null=True,
+              doc="0 unless an appointment"),
+        Field("type", Kind.STR, 32, default="Vevent", choices=EVENT_TYPES,
+              doc="VfreebusyEvent for internet availabilities"),
+        Field("note", Kind.BOOL, default=False, doc="a day note (blocks no time)"),
+        Field("text", Kind.STR, 255, default="", doc="label in the agenda"),
+        Field("comments", Kind.TEXT, default=""),
+        Field("colorref", Kind.STR, 7, default=""),
+        Field("taker", Kind.STR, 255, default="", doc="who entered the event"),
+        Field("from_web", Kind.BOOL, default=False, doc="booked online"),
+        Field("websource", Kind.STR, 255, default="", doc="where an online booking came from"),
+        Field("state", Kind.INT, default=0, min_value=0, max_value=99, doc="0 normal, 2 no-show"),
+        Field("rrule", Kind.STR, 512, default="", doc="RFC 5545 RRULE, wall-clock time"),
+        Field("exdates", Kind.TEXT, default="", doc="comma-separated occurrence starts removed"),
+        Field("deleted", Kind.BOOL, default=False),
+        *custom_fields(account=""),
+        *timestamp_fields(account=""),
+    ],
+)
