@@ -102,3 +102,23 @@ class ServiceBusy(ApiError):
 
     def __init__(self) -> None:
         super().__init__("The database is busy; retry in a moment.", headers={"Retry-After": "1"})
+
+
+BOOKING_CODES: dict[int, str] = {
+    6: "MaxRdvNumber",
+    7: "MintimeBetween",
+    8: "MaxRdvPeriod",
+    9: "MintimeRdv",
+    10: "NotAvailable",
+    11: "EmailAlreadyExists",
+    12: "SameTimeRdv",
+    13: "EmailNotFound",
+}
+
+
+class BookingRefused(BadRequest):
+    """A booking rule refused the request: 400 with the ClicRDV error `code` and `name`."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message, extra={"code": code, "name": BOOKING_CODES[code]})
+        self.code = code

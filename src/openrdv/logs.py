@@ -18,10 +18,14 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         r"\1" + REDACTED,
     ),
-    # JSON members: "password": "..."
+    # JSON members "password": "..." and Python reprs 'password': '...', escaped quotes included
     (
-        re.compile(r'(?i)("(?:apikey|api_key|password|passwd|_session_id|token|secret|key)"\s*:\s*")([^"]*)(")'),
-        r"\1" + REDACTED + r"\3",
+        re.compile(
+            r"""(?i)((["'])(?:[\w-]*(?:\[|%5B))?(?:apikey|api_key|password|passwd|_session_id|session_id|token"""
+            r"""|secret|key)(?:\]|%5D)?\2"""
+            r"""\s*:\s*(["']))(?:\\.|(?!\3)[^\\])*(\3?)"""
+        ),
+        r"\1" + REDACTED + r"\4",
     ),
     (re.compile(r"(?i)(authorization\s*[:=]\s*)(basic|bearer)?\s*[A-Za-z0-9+/=._~-]+"), r"\1" + REDACTED),
     (re.compile(r"(?i)\b(basic)\s+[A-Za-z0-9+/=]{8,}"), r"\1 " + REDACTED),

@@ -168,7 +168,9 @@ def test_touching_openings_are_merged_into_one() -> None:
 
 
 def test_overlapping_openings_are_merged_into_one() -> None:
-    overlapping = calendar(interval=60, openings=[(at(9), at(10, 30)), (at(10), at(11)), (at(9, 15), at(9, 45))])
+    overlapping = calendar(
+        interval=60, openings=[(at(9), at(10, 30)), (at(10), at(11)), (at(9, 15), at(9, 45))]
+    )
 
     assert starts_of(slots_of([overlapping], 60)) == times((9, 0), (10, 0))
 
@@ -290,10 +292,11 @@ class BruteCalendar:
         for minute in self.open_minutes:
             if minute - 1 in self.open_minutes:
                 continue
-            candidate = minute
-            while candidate in self.open_minutes:
-                starts.add(DAY0 + candidate * MINUTE)
-                candidate += self.schedule.interval
+            covered = minute
+            while covered in self.open_minutes:  # to the end of this stretch of open minutes
+                if (covered - minute) % self.schedule.interval == 0:
+                    starts.add(DAY0 + covered * MINUTE)
+                covered += 1
         return starts
 
     def candidate_starts(self) -> set[int]:
@@ -473,7 +476,9 @@ def test_merged_capacity_is_the_sum_of_free_places_over_the_listed_calendars(sce
     schedules = {schedule.calendar_id: schedule for schedule in scenario.schedules}
     for slot in scenario.slots():
         end = slot.start + scenario.duration
-        per_calendar = [free_places(schedules[calendar_id], slot.start, end) for calendar_id in slot.calendar_ids]
+        per_calendar = [
+            free_places(schedules[calendar_id], slot.start, end) for calendar_id in slot.calendar_ids
+        ]
         assert all(places > 0 for places in per_calendar)
         assert slot.capacity == sum(per_calendar)
 
@@ -511,4 +516,6 @@ def test_shifting_everything_in_time_shifts_the_slots(scenario: Scenario, days: 
         scenario.earliest_start + shift,
         scenario.latest_start + shift,
     )
-    assert shifted == [Slot(slot.start + shift, slot.capacity, slot.calendar_ids) for slot in scenario.slots()]
+    assert shifted == [
+        Slot(slot.start + shift, slot.capacity, slot.calendar_ids) for slot in scenario.slots()
+    ]

@@ -347,3 +347,79 @@ def start_server(_e2e_state: _SessionState, tmp_path: Path) -> Iterator[StartSer
     for database in databases:
         if database.drop is not None:
             database.drop()
+
+
+# -- helpers for the test modules (`from .conftest import ...`) ------------------------------------------
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def error_of(response: httpx.Response, status: int) -> str:
+    """Assert the status and the error body shape; the error sentence."""
+    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
+    assert response.headers.get("content-type") == JSON_TYPE, response.headers
+    assert response.headers.get("x-request-id"), "every response carries X-Request-Id"
+    body = response.json()
+    assert isinstance(body, dict), body
+    assert isinstance(body.get("error"), str), body
+    assert body["error"].strip(), body
+    return str(body["error"])
+
+
+def assert_401(response: httpx.Response, *words: str) -> str:
+    """A 401 with an error sentence containing `words` (any case) and no Basic challenge."""
+    message = error_of(response, 401)
+    assert "www-authenticate" not in response.headers, "a 401 never carries WWW-Authenticate"
+    for word in words:
+        assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
+    return message
+
+
+def set_cookie_parts(response: httpx.Response, name: str = "_session_id") -> tuple[str, list[str]] | None:
+    """(value, [attributes]) of the Set-Cookie for `name`, or None when there is none."""
+    for header in response.headers.get_list("set-cookie"):
+        first, *attributes = [part.strip() for part in header.split(";")]
+        key, _, value = first.partition("=")
+        if key == name:
+            return value, attributes
+    return None
+
+
+def session_token(response: httpx.Response) -> str:
+    parts = set_cookie_parts(response)
+    assert parts is not None, f"no _session_id cookie in {response.headers}"
+    assert parts[0], "empty session token"
+    return parts[0]
+
+
+def cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"_session_id={token}"}
+
+
+def login(
+    server: RunningServer,
+    email: str,
+    password: str,
+    *,
+    how: str = "query",
+    apikey: str | None = None,
+    suffix: str = ".json",
+) -> httpx.Response:
+    """POST /sessions/login with the credentials in the query ('query'), a form body ('form', with
+    the apikey in the query and in the body, as migclic does) or a JSON body ('json')."""
+    key = server.apikey if apikey is None else apikey
+    path = f"/sessions/login{suffix}"
+    with server.client() as client:
+        if how == "query":
+            return client.post(path, params={"apikey": key, "pro[email]": email, "pro[password]": password})
+        if how == "form":
+            return client.post(path, params={"apikey": key},
+                               data={"apikey": key, "pro[email]": email, "pro[password]": password})
+        if how == "json":
+            return client.post(path, params={"apikey": key}, json={"pro": {"email": email, "password": password}})
+    raise ValueError(how)
+
+
+def login_token(server: RunningServer, email: str, password: str, **kw: Any) -> str:
+    response = login(server, email, password, **kw)
+    assert response.status_code == 200, response.text
+    return session_token(response)

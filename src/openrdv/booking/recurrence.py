@@ -81,6 +81,8 @@ _PROBE_START = datetime(9600, 1, 1)
 # Padding of the local-time search window: larger than any UTC offset change a zone has ever made
 # (Samoa skipped a whole day in 2011), so no occurrence overlapping the UTC window is missed.
 _SEARCH_PADDING = timedelta(days=2)
+_EARLIEST_SEARCH_EPOCH = int(datetime(1000, 1, 1, tzinfo=UTC).timestamp())
+_LATEST_SEARCH_EPOCH = int(datetime(9000, 1, 1, tzinfo=UTC).timestamp())
 
 _EXDATE_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}"), "%Y-%m-%d{sep}%H:%M:%S"),
@@ -243,7 +245,7 @@ def _search_origin(parts: _RuleParts, first_start: datetime, earliest: datetime)
     elif parts.freq == du.MONTHLY:
         months = (earliest.year - first_start.year) * 12 + earliest.month - first_start.month
         periods = months // interval
-        month_index = first_start.year * 12 + first_start.month - 1 + periods * interval
+        month_index = first_start.year * 12 + first_start.month - 1 + periods
         origin = date(month_index // 12, month_index % 12 + 1, 1)
     else:
         periods = (earliest.year - first_start.year) // interval
@@ -316,6 +318,8 @@ def _exclusions(exdates: Sequence[datetime], tz: ZoneInfo) -> tuple[set[datetime
 
 
 def _to_local(epoch: int, tz: ZoneInfo) -> datetime:
+    # Only used for search bounds, so clamping an absurd window to representable years loses nothing.
+    epoch = min(max(epoch, _EARLIEST_SEARCH_EPOCH), _LATEST_SEARCH_EPOCH)
     return datetime.fromtimestamp(epoch, tz).replace(tzinfo=None)
 
 
@@ -324,9 +328,25 @@ def _to_epoch(local: datetime, tz: ZoneInfo) -> int:
     return int(local.replace(tzinfo=tz).timestamp())
 
 
-@lru_cache(maxsize=1024)
 def _parse_rrule(text: str) -> _RuleParts:
     """Parse and validate an RRULE value; raise ValueError with a sentence when it is not acceptable."""
+    parsed = _parse_rrule_cached(text)
+    if isinstance(parsed, str):
+        raise ValueError(parsed)
+    return parsed
+
+
+@lru_cache(maxsize=1024)
+def _parse_rrule_cached(text: str) -> _RuleParts | str:
+    """``_parse_rrule`` with its refusals cached too: a bad rule stored earlier costs one probe, not one
+    per request."""
+    try:
+        return _parse_rrule_uncached(text)
+    except ValueError as error:
+        return str(error)
+
+
+def _parse_rrule_uncached(text: str) -> _RuleParts:
     body = text.strip()
     if body[:6].upper() == "RRULE:":
         body = body[6:]

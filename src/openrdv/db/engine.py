@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 Row = tuple[Any, ...]
 Params = Sequence[Any]
@@ -64,20 +64,19 @@ def _to_pyformat(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", sql)
 
 
-class Cursorish(Protocol):
-    def execute(self, sql: str, params: Params = ...) -> Any: ...
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> Any: ...
-    def fetchmany(self, size: int = ...) -> Any: ...
-
-
 class Conn:
     """One database connection, used by one thread at a time, with helpers over `?`-style SQL."""
 
-    def __init__(self, raw: Any, dialect: Dialect) -> None:
+    def __init__(self, raw: Any, dialect: Dialect, write_lock: threading.Lock | None = None) -> None:
         self.raw = raw
         self.dialect: Dialect = dialect
         self._pg = dialect == "postgresql"
+        self._depth = 0
+        self._write_lock = write_lock
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
 
     def _sql(self, sql: str) -> str:
         return _to_pyformat(sql) if self._pg else sql
@@ -106,24 +105,47 @@ class Conn:
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
-        """A write transaction on this connection. On SQLite it takes the write lock at once (BEGIN
-        IMMEDIATE), so two writers never deadlock on a lock upgrade and a read-check-write sequence
-        (the booking re-check) is serialised."""
-        if self._pg:
-            with self.raw.transaction():
+        """A write transaction on this connection; re-entrant (an inner call joins the outer one).
+
+        On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so two writers never deadlock on
+        a lock upgrade and a read-check-write sequence (the booking re-check) is serialised; threads
+        of one process queue on a lock first instead of spinning in SQLite's busy handler."""
+        if self._depth:
+            self._depth += 1
+            try:
                 yield self
+            finally:
+                self._depth -= 1
             return
+        if self._pg:
+            self._depth = 1
+            try:
+                with self.raw.transaction():
+                    yield self
+            finally:
+                self._depth = 0
+            return
+        lock = self._write_lock
+        if lock is not None and not lock.acquire(timeout=30):
+            raise DatabaseBusy("timed out waiting for the write lock")
         try:
-            self.raw.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise DatabaseBusy(str(exc)) from exc
-        try:
-            yield self
-        except BaseException:
-            self.raw.execute("ROLLBACK")
-            raise
-        else:
-            self.raw.execute("COMMIT")
+            try:
+                self.raw.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise DatabaseBusy(str(exc)) from exc
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
+            else:
+                self.raw.execute("COMMIT")
+            finally:
+                self._depth = 0
+        finally:
+            if lock is not None:
+                lock.release()
 
     @contextmanager
     def snapshot(self) -> Iterator[Conn]:
@@ -179,6 +201,7 @@ class Database:
         self._pool: Any = None
         self._all_sqlite: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         if self.dialect == "sqlite":
             self.path = sqlite_path(url)
             if self.path != ":memory:":
@@ -206,7 +229,7 @@ class Database:
             raw.execute("PRAGMA busy_timeout=30000")
             raw.execute("PRAGMA cache_size=-32000")
             raw.execute("PRAGMA temp_store=MEMORY")
-            conn = Conn(raw, "sqlite")
+            conn = Conn(raw, "sqlite", self._write_lock)
             self._local.conn = conn
             with self._lock:
                 self._all_sqlite.append(raw)

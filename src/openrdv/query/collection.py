@@ -147,7 +147,15 @@ def build_list_sql(
         sql, values = condition_sql(cond, like, "t.")
         clauses.append(sql)
         params.extend(values)
+    indexed = [w for w in request.words if len(w) >= 3] if resource.fulltext and dialect == "sqlite" else []
+    if indexed:
+        # the trigram index finds rows holding every word of 3+ characters; shorter words are
+        # checked on those rows only
+        clauses.append(f"t.\"id\" IN (SELECT rowid FROM {resource.table}_fts WHERE {resource.table}_fts MATCH ?)")
+        params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in indexed))
     for word in request.words:
+        if word in indexed:
+            continue
         clauses.append("t.\"search_text\" LIKE ? ESCAPE '\\'")
         params.append(f"%{like_escape(word)}%")
     where_sql = " AND ".join(clauses) if clauses else "1 = 1"

@@ -109,6 +109,14 @@ class Behaviour:
         """Extra WHERE for the account profile (public catalogue, own rows); None = no extra rule."""
         return None
 
+    def base_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
+        """WHERE for every profile and verb (a view's rows among its table's)."""
+        return None
+
+    def list_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
+        """Extra WHERE for lists only (default filters a parameter can lift)."""
+        return None
+
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         """Check the merged row before it is written; raise ValidationFailed naming the field."""
 
@@ -136,14 +144,20 @@ class Resource:
     pro_verbs: frozenset[Verb] = ALL_VERBS
     account_verbs: frozenset[Verb] = frozenset()
     # "group": rows carry group_id and belong to one group; "groups": the groups table itself;
-    # "members": users linked to groups through pro_groups (pros)
-    tenancy: Literal["group", "groups", "members"] = "group"
+    # "members": users linked to groups through pro_groups (pros); "self": accounts (each its own)
+    tenancy: Literal["group", "groups", "members", "self"] = "group"
     soft_delete: bool = False
     search_fields: Sequence[str] = ()
     filters: Sequence[ListFilter] = ()
     behaviour: Behaviour = field(default_factory=Behaviour)
     indexes: Sequence[Sequence[str]] = ()
     anonymous_read: bool = False  # public catalogue reads allowed with an apikey and no user
+    # big tables get a full-text index for `search` (SQLite FTS5 trigram, PostgreSQL pg_trgm)
+    fulltext: bool = False
+    anonymous_create: bool = False  # POST allowed with an apikey and no user (accounts)
+    owns_table: bool = True  # False for a view over another resource's table (appointments)
+    # a create that is not the generic insert (booking an appointment)
+    create_handler: Callable[[CallContext, dict[str, Any], bool], dict[str, Any]] | None = None
     doc: str = ""
     timestamps: bool = True
 

@@ -68,6 +68,7 @@ FICHES = Resource(
     table="fiches",
     account_verbs=frozenset({"list", "get", "update"}),
     soft_delete=True,
+    fulltext=True,
     search_fields=("lastname", "firstname", "email", "firstphone", "secondphone"),
     filters=(ListFilter("externid", many=False, kind=Kind.INT, build=_externid,
                         doc="the fiche with this external id"),),

@@ -93,6 +93,9 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
     read_filters(resource, ctx, request)
     shape = shape_for(resource, ctx.profile)
     where, where_params = scope_clauses(resource, ctx)
+    listed = resource.behaviour.list_scope(ctx)
+    if listed is not None:
+        where, where_params = [*where, listed[0]], [*where_params, *listed[1]]
     sql = build_list_sql(
         resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect
     )
@@ -133,9 +136,11 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
 
 
 # -- one record ---------------------------------------------------------------------------------------
-def fetch_row(resource: Resource, ctx: CallContext, record_id: int, conn: Conn | None = None) -> Row:
+def fetch_row(
+    resource: Resource, ctx: CallContext, record_id: int, conn: Conn | None = None, scoped: bool = True
+) -> Row:
     shape = shape_for(resource, ctx.profile)
-    where, params = scope_clauses(resource, ctx)
+    where, params = scope_clauses(resource, ctx) if scoped else ([], [])
     clauses = " AND ".join(['t."id" = ?', *where])
     row = (conn or ctx.conn).one(
         f"SELECT {shape.select_list} FROM {quote(resource.table)} t WHERE {clauses}", [record_id, *params]
@@ -148,6 +153,13 @@ def fetch_row(resource: Resource, ctx: CallContext, record_id: int, conn: Conn |
 def get_record(resource: Resource, ctx: CallContext, record_id: int, xml: bool = False) -> dict[str, Any]:
     shape = shape_for(resource, ctx.profile)
     row = fetch_row(resource, ctx, record_id)
+    return render_rows(ctx, shape, [row], Formatters(ctx, shape, xml))[0]
+
+
+def get_record_unscoped(resource: Resource, ctx: CallContext, record_id: int, xml: bool = False) -> dict[str, Any]:
+    """A row this call has just written, rendered for the caller's profile."""
+    shape = shape_for(resource, ctx.profile)
+    row = fetch_row(resource, ctx, record_id, scoped=False)
     return render_rows(ctx, shape, [row], Formatters(ctx, shape, xml))[0]
 
 
@@ -323,7 +335,7 @@ def column_values(resource: Resource, values: dict[str, Any], columns: frozenset
 def resolve_group(resource: Resource, ctx: CallContext, values: dict[str, Any]) -> int | None:
     """The group a new row goes to: the route's, else the body's `group_id` if it is one of the
     caller's groups, else the caller's main group."""
-    if resource.tenancy == "groups":
+    if resource.tenancy in ("groups", "self"):
         return None
     given = values.get("group_id")
     if ctx.group_id is not None:
@@ -348,6 +360,24 @@ def table_columns(resource: Resource) -> frozenset[str]:
     return columns_of(resource.table)
 
 
+def insert_values(resource: Resource, conn: Conn, values: dict[str, Any], now: int) -> int:
+    """INSERT one row from field-named values (declared defaults for the rest), with timestamps and
+    the search text, and give its id."""
+    merged: dict[str, Any] = {f.name: default_value(f) for f in resource.stored_fields if f.name != "id"}
+    merged.update(values)
+    if resource.timestamps:
+        merged["created_at"] = merged["updated_at"] = now
+    if resource.search_fields:
+        merged["search_text"] = search_document(merged.get(n) for n in resource.search_fields)
+    stored = column_values(resource, merged, table_columns(resource))
+    stored.pop("id", None)
+    names = ", ".join(quote(c) for c in stored)
+    marks = ", ".join("?" for _ in stored)
+    return conn.insert(
+        f"INSERT INTO {quote(resource.table)} ({names}) VALUES ({marks}) RETURNING id", list(stored.values())
+    )
+
+
 def create_record(resource: Resource, ctx: CallContext, body: dict[str, Any], xml: bool = False) -> dict[str, Any]:
     obj = extract_object(resource, body, ctx.params)
     group_hint = ctx.group_id
@@ -364,26 +394,17 @@ def create_record(resource: Resource, ctx: CallContext, body: dict[str, Any], xm
     if group_id is not None and "group_id" in resource.by_name:
         merged["group_id"] = group_id
     check_required(resource, merged)
-    columns = table_columns(resource)
     with ctx.conn.transaction():
         resource.behaviour.validate(ctx, merged, None)
         check_references(resource, ctx, merged, group_id)
-        if resource.timestamps:
-            merged["created_at"] = merged["updated_at"] = ctx.now
-        if resource.search_fields:
-            merged["search_text"] = search_document(merged.get(n) for n in resource.search_fields)
         resource.behaviour.before_write(ctx, merged, None)
-        stored = column_values(resource, merged, columns)
-        stored.pop("id", None)
-        names = ", ".join(quote(c) for c in stored)
-        marks = ", ".join("?" for _ in stored)
-        row_id = ctx.conn.insert(
-            f"INSERT INTO {quote(resource.table)} ({names}) VALUES ({marks}) RETURNING id", list(stored.values())
-        )
+        row_id = insert_values(resource, ctx.conn, merged, ctx.now)
         write_links(resource, ctx, row_id, merged)
         resource.behaviour.after_write(ctx, row_id, merged, True)
         shape = shape_for(resource, ctx.profile)
-        row = fetch_row(resource, ctx, row_id)
+        # the caller just made this row: it may read it back even before it is in its scope
+        # (an account created without a session)
+        row = fetch_row(resource, ctx, row_id, scoped=False)
         return render_rows(ctx, shape, [row], Formatters(ctx, shape, xml))[0]
 
 

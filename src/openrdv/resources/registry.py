@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from openrdv.booking.service import book_appointment
+from openrdv.resources.accounts import ACCOUNTS
+from openrdv.resources.appointments import APPOINTMENTS
 from openrdv.resources.catalogue import CALENDARS, CALENDARSETS, INTERVENTIONS, INTERVENTIONSETS
 from openrdv.resources.customfields import CUSTOMFIELDS
 from openrdv.resources.declaration import Resource
@@ -12,5 +15,9 @@ from openrdv.resources.vevents import VEVENTS
 
 RESOURCES: dict[str, Resource] = {
     r.name: r
-    for r in (GROUPS, PROS, CALENDARSETS, CALENDARS, INTERVENTIONSETS, INTERVENTIONS, FICHES, CUSTOMFIELDS, VEVENTS)
+    for r in (
+        GROUPS, PROS, CALENDARSETS, CALENDARS, INTERVENTIONSETS, INTERVENTIONS, FICHES, CUSTOMFIELDS, VEVENTS,
+        APPOINTMENTS, ACCOUNTS,
+    )
 }
+APPOINTMENTS.create_handler = book_appointment

@@ -63,6 +63,7 @@ def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Col
 EXTRA_COLUMNS: dict[str, list[sa.Column[object]]] = {
     "pros": [sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")],
     "fiches": [sa.Column("account_id", sa.BigInteger(), nullable=True)],
+    "accounts": [sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")],
 }
 
 
@@ -73,6 +74,8 @@ def build_metadata() -> sa.MetaData:
     # groups first: every tenant table references it
     ordered = sorted(RESOURCES.values(), key=lambda r: r.tenancy != "groups")
     for resource in ordered:
+        if not resource.owns_table:
+            continue
         resource_table(metadata, resource, [c.copy() for c in EXTRA_COLUMNS.get(resource.table, [])])
     pros = metadata.tables["pros"]
     sa.Index("ux_pros_email", sa.func.lower(pros.c.email), unique=True)
@@ -90,22 +93,32 @@ def build_metadata() -> sa.MetaData:
         sa.Column("pro_id", sa.BigInteger(), sa.ForeignKey("pros.id"), primary_key=True),
         sa.Column("group_id", sa.BigInteger(), sa.ForeignKey("groups.id"), primary_key=True),
     )
-    accounts = sa.Table(
-        "accounts",
-        metadata,
-        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-        sa.Column("email", sa.String(255), nullable=False),
-        sa.Column("group_id", sa.BigInteger(), sa.ForeignKey("groups.id"), nullable=True),
-        sa.Column("firstname", sa.String(64), nullable=False, server_default=""),
-        sa.Column("lastname", sa.String(64), nullable=False, server_default=""),
-        sa.Column("phone", sa.String(25), nullable=False, server_default=""),
-        sa.Column("password_hash", sa.String(255), nullable=False, server_default=""),
-        sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("pendingRdv", sa.Text(), nullable=False, server_default=""),
-        sa.Column("created_at", EPOCH(), nullable=True),
-        sa.Column("updated_at", EPOCH(), nullable=True),
-    )
+    accounts = metadata.tables["accounts"]
     sa.Index("ux_accounts_email", sa.func.lower(accounts.c.email), unique=True)
+    sa.Table(
+        "vevent_interventions",
+        metadata,
+        sa.Column("vevent_id", sa.BigInteger(), sa.ForeignKey("vevents.id"), primary_key=True),
+        sa.Column("intervention_id", sa.BigInteger(), sa.ForeignKey("interventions.id"), primary_key=True),
+    )
+    vevents = metadata.tables["vevents"]
+    # availability reads a calendar's events overlapping a window (end > window start: the future of a
+    # calendar is short however long its history) plus its recurring events, whatever their start
+    sa.Index("ix_vevents_calendar_id_end", vevents.c.calendar_id, vevents.c.end)
+    sa.Index("ix_vevents_recurring", vevents.c.calendar_id, sqlite_where=vevents.c.rrule != "",
+             postgresql_where=vevents.c.rrule != "")
+    sa.Index("ix_fiches_email", sa.func.lower(metadata.tables["fiches"].c.email))
+    sa.Table(
+        "idempotency_keys",
+        metadata,
+        sa.Column("scope", sa.String(64), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("media_type", sa.String(64), nullable=False, server_default=""),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", EPOCH(), nullable=False),
+    )
     sa.Table(
         "apikeys",
         metadata,
@@ -148,5 +161,35 @@ def columns_of(table: str) -> frozenset[str]:
 
 
 def dialect_extras(dialect: str) -> list[str]:
-    """DDL that SQLAlchemy's portable schema cannot say (full-text indexes and the like)."""
-    return []
+    """DDL that SQLAlchemy's portable schema cannot say: the full-text indexes behind `search`."""
+    from openrdv.resources.registry import RESOURCES
+
+    statements: list[str] = []
+    big = sorted({r.table for r in RESOURCES.values() if r.fulltext and r.owns_table})
+    if dialect == "sqlite":
+        for table in big:
+            fts = f"{table}_fts"
+            statements += [
+                f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table}', content_rowid='id', "
+                "tokenize='trigram')",
+                f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN "
+                f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
+                f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN "
+                f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
+                f"CREATE TRIGGER {fts}_update AFTER UPDATE OF search_text ON {table} BEGIN "
+                f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
+                f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
+            ]
+    elif dialect == "postgresql":
+        statements.append(
+            "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; "
+            "EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'pg_trgm is not available: search will scan'; END $$"
+        )
+        searchable = sorted({r.table for r in RESOURCES.values() if r.search_fields and r.owns_table})
+        for table in searchable:
+            statements.append(
+                "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN "
+                f"CREATE INDEX IF NOT EXISTS ix_{table}_search ON {table} USING gin (search_text gin_trgm_ops); "
+                "END IF; END $$"
+            )
+    return statements

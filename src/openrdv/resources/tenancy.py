@@ -50,7 +50,9 @@ def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list
         clauses.append(sql)
         params.extend(values)
 
-    if resource.tenancy == "groups":
+    if resource.tenancy == "self":
+        add("t.id = ?", [ctx.account_id or 0])
+    elif resource.tenancy == "groups":
         if ctx.is_pro:
             assert principal is not None
             add(*_in_list("t.id", principal.group_ids))
@@ -65,6 +67,9 @@ def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list
         add('t."group_id" = ?', [ctx.group_id])
     else:
         add(*_in_list('t."group_id"', principal.group_ids if principal else ()))
+    base = resource.behaviour.base_scope(ctx)
+    if base is not None:
+        add(base[0], list(base[1]))
     if not ctx.is_pro:
         extra = resource.behaviour.account_scope(ctx)
         if extra is not None:

@@ -75,6 +75,7 @@ VEVENTS = Resource(
     table="vevents",
     account_verbs=frozenset(),
     soft_delete=True,
+    fulltext=True,
     search_fields=("text", "comments", "taker"),
     filters=(
         ListFilter("calendar_id", many=False, kind=Kind.INT, build=_equals("calendar_id"),

@@ -25,6 +25,8 @@ from openrdv.errors import (
     UnsupportedMediaType,
     invalid,
 )
+from openrdv.booking import idempotency
+from openrdv.booking.service import available_time_slots
 from openrdv.resources import handlers
 from openrdv.resources.context import CallContext, Principal
 from openrdv.resources.declaration import Resource, Verb
@@ -110,12 +112,16 @@ def resolve(path: str) -> tuple[Route, str | None]:
         group_id = _id(segments[1])
         if count == 2:
             return Route("member", groups, record_id=group_id), suffix
+        if segments[2] == "availabletimeslots" and count == 3:
+            return Route("availability", group_id=group_id, nested=True), suffix
         resource = RESOURCES.get(segments[2])
-        if resource is None or resource.tenancy == "groups" or count > 4:
+        if resource is None or resource.tenancy in ("groups", "self") or count > 4:
             raise NotFound()
         if count == 3:
             return Route("collection", resource, group_id=group_id, nested=True), suffix
         return Route("member", resource, group_id=group_id, record_id=_id(segments[3]), nested=True), suffix
+    if head == "availabletimeslots" and count == 1:
+        return Route("availability"), suffix
     resource = RESOURCES.get(head)
     if resource is None or count > 2:
         raise NotFound()
@@ -265,6 +271,10 @@ class Api:
             if method != "POST":
                 raise MethodNotAllowed(method, ["POST"])
             return self.login(request, params, body, fmt)
+        if route.kind == "availability":
+            if method != "GET":
+                raise MethodNotAllowed(method, ["GET"])
+            return self.availability(request, route, params, fmt)
         resource = route.resource
         assert resource is not None
         verb = METHOD_VERBS.get((route.kind, method))
@@ -275,7 +285,9 @@ class Api:
         with self.db.connect() as conn:
             caller = self.auth.identify(conn, credentials_of(request, params, body), int(time.time()))
             principal = caller.principal
-            anonymous_ok = resource.anonymous_read and verb in ("list", "get")
+            anonymous_ok = (resource.anonymous_read and verb in ("list", "get")) or (
+                resource.anonymous_create and verb == "create"
+            )
             if principal is None and not anonymous_ok:
                 if caller.session_expired:
                     raise Unauthorized("Your session has expired: log in again at /api/v1/sessions/login.")
@@ -286,7 +298,12 @@ class Api:
             profile = "pro" if principal is not None and principal.kind == "pro" else "account"
             if verb not in resource.verbs(profile):
                 raise Forbidden(f"Your profile ({profile}) may not {verb} {resource.name}.")
-            if not route.nested and route.kind == "collection" and principal is None and resource.tenancy != "groups":
+            if (
+                not route.nested
+                and route.kind == "collection"
+                and principal is None
+                and resource.tenancy not in ("groups", "self")
+            ):
                 raise Unauthorized("Authentication required for this collection outside a group URL.")
             ctx = CallContext(
                 conn=conn,
@@ -300,7 +317,49 @@ class Api:
             if route.group_id is not None:
                 ctx.group_id = route.group_id
                 ctx.group_zone = guard_group(conn, principal, route.group_id)
+            key = request.headers.get("idempotency-key")
+            if verb == "create" and key is not None:
+                return self.idempotent_create(request, key, resource, route, ctx, body, fmt)
             return self.run_verb(resource, verb, route, ctx, body, fmt)
+
+    def idempotent_create(
+        self, request: ApiRequest, key: str, resource: Resource, route: Route, ctx: CallContext,
+        body: dict[str, Any], fmt: Format,
+    ) -> ApiResponse:
+        """A POST with an Idempotency-Key: the key is claimed, the record made and the response kept
+        in one transaction, so a retry replays the first answer and never creates twice."""
+        if not key.strip() or len(key) > 255:
+            raise invalid("Idempotency-Key", "must be 1 to 255 characters")
+        principal = ctx.principal
+        scope = f"{ctx.apikey_id}:{principal.kind if principal else 'anonymous'}:{principal.user_id if principal else 0}"
+        fingerprint = idempotency.fingerprint(request.method, request.path, request.body)
+        with ctx.conn.transaction():
+            stored = idempotency.claim(ctx.conn, scope, key, fingerprint, ctx.now)
+            if stored is not None:
+                return ApiResponse(stored.status, stored.body, stored.media_type,
+                                   headers=[("Idempotent-Replayed", "true")])
+            response = self.run_verb(resource, "create", route, ctx, body, fmt)
+            idempotency.store(ctx.conn, scope, key, response.status, response.media_type, response.body)
+            return response
+
+    def availability(self, request: ApiRequest, route: Route, params: dict[str, Any], fmt: Format) -> ApiResponse:
+        with self.db.connect() as conn:
+            caller = self.auth.identify(conn, credentials_of(request, params, {}), int(time.time()))
+            principal = caller.principal
+            ctx = CallContext(conn=conn, settings=self.settings, principal=principal, apikey_id=caller.apikey_id,
+                              params=params, request_id=request.request_id, db=self.db)
+            group_id = route.group_id
+            if group_id is None:
+                given = params.get("group_id")
+                group_id = int(given) if isinstance(given, str) and given.isdigit() else None
+                if group_id is None and principal is not None:
+                    group_id = principal.main_group_id
+                if group_id is None:
+                    raise invalid("group_id", "can't be blank outside a group URL")
+            ctx.group_id = group_id
+            ctx.group_zone = guard_group(conn, principal, group_id)
+            result = available_time_slots(ctx, group_id)
+        return ApiResponse(200, render_document(result, fmt), MEDIA_TYPES[fmt])
 
     def run_verb(
         self, resource: Resource, verb: Verb, route: Route, ctx: CallContext, body: dict[str, Any], fmt: Format
@@ -314,7 +373,10 @@ class Api:
             assert page.records is not None
             return ApiResponse(200, render_collection(page.records, page.envelope, fmt), media)
         if verb == "create":
-            record = handlers.create_record(resource, ctx, body, xml)
+            if resource.create_handler is not None:
+                record = resource.create_handler(ctx, body, xml)
+            else:
+                record = handlers.create_record(resource, ctx, body, xml)
             return ApiResponse(201, render_record(record, fmt, resource.singular), media)
         assert route.record_id is not None
         if verb == "get":

@@ -1,0 +1,556 @@
+"""The list benchmark: openrdv's fiches list against the floor, side by side, on the same data.
+
+    .venv/bin/python bench/list_bench.py [--rows 1000000] [--groups 100] [--duration 10] [--connections 32]
+
+Targets, each loaded the same way (one load tool, same settings, one after the other, every request
+on the next group in turn):
+  floor    GET /api/v1/groups/{g}/fiches             the bare Starlette handler of floor.py
+  session  GET /api/v1/groups/{g}/fiches.json        openrdv, `Cookie: _session_id=...` only
+  basic    GET /api/v1/groups/{g}/fiches.json?apikey=KEY, `Authorization: Basic email:password`
+
+Both servers run under Uvicorn (httptools, uvloop) with 2 worker processes. Prints req/s, p50, p99,
+the ratios session/floor and basic/session, the idle memory of each openrdv worker, and PASS/FAIL
+against the targets; writes the same to bench/results/list_bench.json. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from common import (
+    BENCH,
+    BIN,
+    REPO,
+    DataSet,
+    LoadResult,
+    Server,
+    Target,
+    cmdline,
+    ensure_wrk,
+    free_port,
+    http_request,
+    log,
+    prepare_data,
+    rss_kib,
+    run_python_load,
+    run_wrk,
+    worker_pids,
+    wrk_version,
+)
+
+WORKERS = 2
+WARMUP_SECONDS = 2.0
+SESSION_VS_FLOOR = 0.5  # target: openrdv (session) req/s at least half the floor's
+SESSION_VS_FLOOR_STRETCH = 0.7
+BASIC_VS_SESSION = 0.8  # target: HTTP Basic costs at most a fifth of the session's throughput
+RSS_LIMIT_MB = 100.0  # target: idle resident memory of one worker (MB = 10**6 bytes)
+RESULTS = BENCH / "results" / "list_bench.json"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="fiches in each database")
+    parser.add_argument("--groups", type=int, default=100, help="groups the fiches are spread over")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per target")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
+    parser.add_argument(
+        "--floor",
+        type=Path,
+        default=REPO / ".." / "shared" / "bench" / "floor.py",
+        help="path of floor.py (default: ../shared/bench/floor.py from the repository root)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases under bench/data/")
+    parser.add_argument(
+        "--tool",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (installed with apt-get if missing), or the asyncio "
+        "fallback of bench/common.py; auto = wrk when it can be had",
+    )
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="after the measurements, load the session target again for SECONDS under "
+        "py-spy (all openrdv workers) and print the hottest functions",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    args.floor = args.floor.resolve()
+    if not args.floor.is_file():
+        parser.error(f"--floor: no file {args.floor}")
+    if args.rows < 25 * args.groups or args.groups < 1:
+        parser.error("--rows must give every group at least one full page (25 fiches)")
+    return args
+
+
+def _terminate(signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)  # unwinds through the `with` blocks, which stop the servers
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = ""
+    try:
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
+    except OSError:
+        pass
+    revision = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "openrdv_commit": revision + ("+changes" if dirty else ""),
+    }
+
+
+# -- the targets --------------------------------------------------------------------------------------
+
+
+def login(port: int, data: DataSet) -> str:
+    """One session for the demo pro (it belongs to every group); its API key is bound to the session."""
+    form = urllib.parse.urlencode(
+        {"apikey": data.apikey, "pro[email]": data.email, "pro[password]": data.password}
+    ).encode()
+    answer = http_request(
+        port,
+        "POST",
+        "/api/v1/sessions/login.json",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    if answer.status != 200:
+        raise SystemExit(f"login failed: {answer.status} {answer.body[:300]!r}")
+    for cookie in answer.header("set-cookie"):
+        name, _, rest = cookie.partition("=")
+        if name.strip() == "_session_id":
+            return rest.split(";", 1)[0]
+    raise SystemExit(f"login answered no _session_id cookie: {answer.headers}")
+
+
+def check_target(target: Target, rows: int, groups: int) -> None:
+    """The first and last pages of the rotation answer 200 with 25 records and the group's total."""
+    for path in (target.paths[0], target.paths[-1]):
+        answer = http_request(target.port, "GET", path, headers=target.headers)
+        if answer.status != 200:
+            raise SystemExit(f"{target.name}: GET {path} answered {answer.status}: {answer.body[:300]!r}")
+        page = answer.json()
+        total = page.get("totalRecords")
+        if len(page.get("records", [])) != 25 or not isinstance(total, int):
+            raise SystemExit(
+                f"{target.name}: GET {path} is not a 25-record page with totalRecords: {answer.body[:300]!r}"
+            )
+        low, high = rows // groups, -(-rows // groups)
+        if not low <= total <= high:
+            raise SystemExit(f"{target.name}: totalRecords {total}, expected {low}..{high} ({path})")
+    log(f"  {target.name:<8} 200, 25 records, totalRecords {total} ({len(answer.body):,} bytes)")
+
+
+def make_targets(data: DataSet, floor_port: int, openrdv_port: int, session_id: str) -> list[Target]:
+    key = urllib.parse.quote(data.apikey, safe="")
+    basic = base64.b64encode(f"{data.email}:{data.password}".encode()).decode()
+    return [
+        Target("floor", floor_port, [f"/api/v1/groups/{g}/fiches" for g in data.floor_group_ids]),
+        Target(
+            "session",
+            openrdv_port,
+            [f"/api/v1/groups/{g}/fiches.json" for g in data.openrdv_group_ids],
+            {"Cookie": f"_session_id={session_id}"},
+        ),
+        Target(
+            "basic",
+            openrdv_port,
+            [f"/api/v1/groups/{g}/fiches.json?apikey={key}" for g in data.openrdv_group_ids],
+            {"Authorization": f"Basic {basic}"},
+        ),
+    ]
+
+
+def load(tool: str, target: Target, seconds: float, connections: int) -> LoadResult:
+    if tool == "wrk":
+        return run_wrk(target, seconds, connections, threads=1)
+    return run_python_load(target, seconds, connections)
+
+
+# -- profile ------------------------------------------------------------------------------------------
+
+
+def profile(
+    tool: str, target: Target, server_pid: int, seconds: float, connections: int, tmp: Path, keep: Path
+) -> dict[str, Any]:
+    """py-spy on every openrdv worker while the target is under load: self and inclusive time per function."""
+    spy = shutil.which("py-spy") or (str(BIN / "py-spy") if (BIN / "py-spy").exists() else None)
+    if spy is None:
+        log("  py-spy is not installed (.venv/bin/pip install py-spy): no profile")
+        return {}
+    raw = tmp / "profile.txt"
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server_pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--duration",
+            str(round(seconds)),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(0.5)
+        result = load(tool, target, seconds, connections)
+        recorder.wait(seconds + 30)
+    finally:
+        if recorder.poll() is None:
+            os.killpg(recorder.pid, signal.SIGKILL)
+            recorder.wait()
+    if not raw.exists():
+        log(f"  py-spy wrote nothing: {recorder.stderr.read().decode()[-500:] if recorder.stderr else ''}")
+        return {}
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        n = int(count)
+        total += n
+        names = [_function(f) for f in frames]
+        own[names[-1]] += n
+        for name in set(names):
+            inclusive[name] += n
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(raw, keep)  # the collapsed stacks, for flame graph tools
+    return {
+        "samples": total,
+        "rps_under_profiler": round(result.rps, 1),
+        "self": [(name, round(100 * n / total, 1)) for name, n in own.most_common(20)],
+        "inclusive": [(name, round(100 * n / total, 1)) for name, n in inclusive.most_common(40)],
+    }
+
+
+def _function(frame: str) -> str:
+    """`handler (/…/src/openrdv/app.py:120)` → `handler (openrdv/app.py)`: no line, a short path."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("/site-packages/", "/src/", "/lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path})"
+
+
+# -- report -------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(
+    results: dict[str, LoadResult], rss: list[dict[str, Any]], floor_rss: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    tool = next(iter(results.values())).tool
+    log("")
+    log(
+        f"{'target':<9}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'requests':>10}{'errors':>8}{'bytes/resp':>12}"
+    )
+    for name, r in results.items():
+        log(
+            f"{name:<9}{r.rps:>10.1f}{r.p50_ms:>9.2f}{r.p90_ms:>9.2f}{r.p99_ms:>9.2f}{r.max_ms:>9.1f}"
+            f"{r.requests:>10}{r.errors:>8}{r.bytes_per_response:>12.0f}"
+        )
+    log(f"(load tool: {tool}, one after the other)")
+    ratios = {
+        "session/floor": results["session"].rps / results["floor"].rps,
+        "basic/session": results["basic"].rps / results["session"].rps,
+        "basic/floor": results["basic"].rps / results["floor"].rps,
+    }
+    checks: list[dict[str, Any]] = []
+    s_f = ratios["session/floor"]
+    checks.append(
+        {
+            "name": "session/floor req/s",
+            "value": round(s_f, 3),
+            "target": f">= {SESSION_VS_FLOOR}",
+            "pass": s_f >= SESSION_VS_FLOOR,
+            "note": f"stretch >= {SESSION_VS_FLOOR_STRETCH}: "
+            + ("met" if s_f >= SESSION_VS_FLOOR_STRETCH else "not met"),
+        }
+    )
+    b_s = ratios["basic/session"]
+    checks.append(
+        {
+            "name": "basic/session req/s",
+            "value": round(b_s, 3),
+            "target": f">= {BASIC_VS_SESSION}",
+            "pass": b_s >= BASIC_VS_SESSION,
+            "note": "",
+        }
+    )
+    for worker in rss:
+        checks.append(
+            {
+                "name": f"idle RSS, openrdv worker {worker['pid']}",
+                "value": worker["mb"],
+                "target": f"<= {RSS_LIMIT_MB:.0f} MB",
+                "pass": worker["mb"] <= RSS_LIMIT_MB,
+                "note": f"floor workers: {', '.join(str(w['mb']) for w in floor_rss)} MB",
+            }
+        )
+    if not rss:
+        checks.append(
+            {
+                "name": "idle RSS, openrdv workers",
+                "value": None,
+                "target": f"<= {RSS_LIMIT_MB:.0f} MB",
+                "pass": False,
+                "note": "no worker process found",
+            }
+        )
+    log("")
+    log(f"{'check':<34}{'value':>10}  {'target':<10}{'':>6}  note")
+    for check in checks:
+        value = (
+            "-"
+            if check["value"] is None
+            else (
+                f"{check['value']:.3f}"
+                if isinstance(check["value"], float) and check["value"] < 10
+                else f"{check['value']}"
+            )
+        )
+        unit = " MB" if "RSS" in check["name"] and check["value"] is not None else ""
+        log(
+            f"{check['name']:<34}{value + unit:>10}  {check['target']:<10}{verdict(check['pass']):>6}  "
+            f"{check['note']}"
+        )
+    return checks, ratios
+
+
+def choose_tool(wanted: str) -> tuple[str, str]:
+    """("wrk" or "python", its description)."""
+    tool = wanted
+    if wanted in ("auto", "wrk"):
+        if ensure_wrk():
+            tool = "wrk"
+        elif wanted == "wrk":
+            raise SystemExit("wrk is not installed and apt-get could not install it")
+        else:
+            tool = "python"
+    if tool == "wrk":
+        return tool, f"{wrk_version()}, 1 thread"
+    return tool, "python-asyncio (bench/common.py, one process)"
+
+
+def get_data(args: argparse.Namespace) -> DataSet:
+    started = time.perf_counter()
+    data = prepare_data(args.floor, args.rows, args.groups, args.fresh)
+    where, took = data.directory.relative_to(REPO), data.seconds
+    if data.cached:
+        log(
+            f"data: cached in {where} (generated in floor {took['floor']:.1f} s, openrdv "
+            f"{took['openrdv']:.1f} s; --fresh rebuilds), ready in {time.perf_counter() - started:.1f} s"
+        )
+    else:
+        log(f"data: generated in {where}: floor {took['floor']:.1f} s, openrdv {took['openrdv']:.1f} s")
+    return data
+
+
+def idle_rss(server_pid: int) -> list[dict[str, Any]]:
+    found = []
+    for pid in worker_pids(server_pid):
+        kib = rss_kib(pid)
+        if kib is not None:
+            found.append(
+                {"pid": pid, "mb": round(kib * 1024 / 1e6, 1), "kib": kib, "cmd": cmdline(pid)[:100]}
+            )
+    return found
+
+
+@dataclass
+class Measurements:
+    results: dict[str, LoadResult] = field(default_factory=dict)
+    rss: list[dict[str, Any]] = field(default_factory=list)
+    floor_rss: list[dict[str, Any]] = field(default_factory=list)
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+def measure(args: argparse.Namespace, tool: str, data: DataSet) -> Measurements:
+    """Start both servers, check and load each target in turn, read the workers' memory; stop the servers."""
+    out = Measurements()
+    floor_port, openrdv_port = free_port(), free_port()
+    floor_env = {**os.environ, "FLOOR_DB": str(data.floor_db)}
+    openrdv_env = {**os.environ, "OPENRDV_DATABASE_URL": data.openrdv_url, "OPENRDV_LOG_LEVEL": "WARNING"}
+    # the same server for both: Uvicorn, httptools, uvloop, no access log, WORKERS processes
+    floor_argv = [str(BIN / "uvicorn"), "floor:app", "--app-dir", str(args.floor.parent), "--workers",
+                  str(WORKERS), "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+                  "--host", "127.0.0.1", "--port", str(floor_port)]  # fmt: skip
+    openrdv_argv = [str(BIN / "openrdv"), "serve", "--workers", str(WORKERS),
+                    "--host", "127.0.0.1", "--port", str(openrdv_port)]  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="openrdv-bench-") as tmp,
+        Server("floor", floor_argv, floor_port, floor_env, Path(tmp)) as floor_server,
+        Server("openrdv", openrdv_argv, openrdv_port, openrdv_env, Path(tmp)) as openrdv_server,
+    ):
+        floor_server.wait_ready("/api/v1/groups/1/fiches")
+        openrdv_server.wait_ready("/api/v1/openapi.json")
+        log(
+            f"servers: floor on :{floor_port} (pid {floor_server.pid}), "
+            f"openrdv on :{openrdv_port} (pid {openrdv_server.pid})"
+        )
+        targets = make_targets(data, floor_port, openrdv_port, login(openrdv_port, data))
+        log("checks before the load:")
+        for target in targets:
+            check_target(target, data.rows, data.groups)
+        for target in targets:
+            log(f"{target.name}: warm-up {WARMUP_SECONDS:g} s, then {args.duration:g} s measured ...")
+            load(tool, target, WARMUP_SECONDS, args.connections)
+            result = out.results[target.name] = load(tool, target, args.duration, args.connections)
+            log(
+                f"  {result.rps:,.1f} req/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms"
+                + (f"  !!! {result.errors} ERRORS" if result.errors else "")
+            )
+        time.sleep(2.0)
+        out.rss, out.floor_rss = idle_rss(openrdv_server.pid), idle_rss(floor_server.pid)
+        for worker in out.rss:
+            log(f"idle RSS of openrdv worker {worker['pid']}: {worker['mb']:.1f} MB ({worker['kib']:,} KiB)")
+        if args.profile > 0:
+            log(f"profile: the session target for {args.profile:g} s under py-spy (not in the figures) ...")
+            keep = args.output.with_name(args.output.stem + "_profile.txt")
+            out.profile = profile(tool, targets[1], openrdv_server.pid, args.profile, args.connections,
+                                  Path(tmp), keep)  # fmt: skip
+    return out
+
+
+def print_profile(prof: dict[str, Any]) -> None:
+    log("")
+    log(
+        f"py-spy on all openrdv workers, session target: {prof['samples']} samples, "
+        f"{prof['rps_under_profiler']} req/s under the profiler; share of the samples:"
+    )
+    log("  self time:")
+    for name, pct in prof["self"][:15]:
+        log(f"    {pct:5.1f}%  {name}")
+    log("  inclusive time:")
+    for name, pct in prof["inclusive"][:30]:
+        log(f"    {pct:5.1f}%  {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    started_at = dt.datetime.now(dt.UTC)
+    command = shlex.join(
+        [".venv/bin/python", "bench/list_bench.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    log(
+        f"list benchmark: {args.rows:,} fiches over {args.groups} groups, {args.duration:g} s per target, "
+        f"{args.connections} connections, {WORKERS} workers per server"
+    )
+    tool, tool_name = choose_tool(args.tool)
+    log(f"load tool: {tool_name}")
+    data = get_data(args)
+
+    load_before = os.getloadavg()
+    m = measure(args, tool, data)  # the servers are stopped when it returns, whatever happened
+    load_after = os.getloadavg()
+
+    checks, ratios = report(m.results, m.rss, m.floor_rss)
+    errors = {name: r.errors for name, r in m.results.items() if r.errors}
+    if errors:
+        log("")
+        log("!" * 78)
+        log(f"!!! ERRORS DURING THE LOAD: {errors} (non-2xx answers or socket errors)")
+        log("!!! the figures are not valid")
+        log("!" * 78)
+    log("")
+    log(
+        f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+        "(anything else busy on this machine skews the figures)"
+    )
+    if m.profile:
+        print_profile(m.profile)
+
+    document = {
+        "benchmark": "list",
+        "date": started_at.isoformat(timespec="seconds"),
+        "command": command,
+        "machine": {**machine_info(), "load_tool": tool_name, "load_avg_before": load_before[0],
+                    "load_avg_after": load_after[0]},
+        "settings": {"rows": args.rows, "groups": args.groups, "duration_s": args.duration,
+                     "warmup_s": WARMUP_SECONDS, "connections": args.connections,
+                     "wrk_threads": 1 if tool == "wrk" else None, "workers": WORKERS,
+                     "server": "uvicorn, httptools, uvloop"},
+        "data": {"directory": str(data.directory.relative_to(REPO)), "cached": data.cached,
+                 "generation_s": data.seconds},
+        "results": {name: r.as_dict(raw=False) for name, r in m.results.items()},
+        "ratios": {k: round(v, 3) for k, v in ratios.items()},
+        "idle_rss": {"openrdv_workers": m.rss, "floor_workers": m.floor_rss},
+        "checks": checks,
+        "errors": errors,
+        "profile": m.profile,
+        "wrk_output": {name: r.raw for name, r in m.results.items() if r.raw},
+    }  # fmt: skip
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    log(f"\nwritten: {args.output.relative_to(REPO) if args.output.is_relative_to(REPO) else args.output}")
+    if errors:
+        return 2
+    if args.check and not all(c["pass"] for c in checks):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
