@@ -22,9 +22,9 @@ run: $(STAMP)
 	$(BIN)/openrdv serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	scripts/test
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -15,6 +15,7 @@ import http.client
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -299,6 +300,61 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time of these processes (/proc/<pid>/stat utime and stime)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), counted from after "comm"
+    return total / _TICK
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine, all cores, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / _TICK, sum(values) / _TICK
+
+
+class CpuMeter:
+    """Where the CPU went during a load run, in cores: the server's workers, the load generator (a child
+    of this process), and everything else on the machine (which skews the figures when it is not ~0)."""
+
+    def __init__(self, server_pids: Sequence[int]) -> None:
+        self.pids = list(server_pids)
+        self.cores: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self._wall = time.perf_counter()
+        self._server = process_cpu_seconds(self.pids)
+        self._children = _children_cpu()
+        self._busy, _ = machine_cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._wall
+        server = process_cpu_seconds(self.pids) - self._server
+        loadgen = _children_cpu() - self._children
+        busy = machine_cpu_seconds()[0] - self._busy
+        self.cores = {
+            "server": round(server / wall, 2),
+            "load_tool": round(loadgen / wall, 2),
+            "other": round(max(0.0, busy - server - loadgen) / wall, 2),
+            "idle": round(max(0.0, (os.cpu_count() or 1) - busy / wall), 2),
+        }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def worker_pids(server_pid: int) -> list[int]:
     """The worker processes of a multi-worker Uvicorn (multiprocessing's resource tracker is not one)."""
     return [p for p in children(server_pid) if "resource_tracker" not in cmdline(p)]
@@ -313,6 +369,7 @@ class Target:
     port: int
     paths: list[str]  # requests rotate over these, one after the other
     headers: dict[str, str] = field(default_factory=dict)
+    server_pid: int = 0  # the server process whose workers answer
 
 
 @dataclass
@@ -329,6 +386,7 @@ class LoadResult:
     socket_errors: dict[str, int]
     bytes_per_response: float
     raw: str = ""
+    cpu_cores: dict[str, float] = field(default_factory=dict)  # see CpuMeter
 
     @property
     def errors(self) -> int:

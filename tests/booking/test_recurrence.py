@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -322,6 +322,34 @@ def test_far_window_keeps_the_phase_of_an_every_other_week_rule() -> None:
     # Weeks counted from the first occurrence's week (Monday 2 March 2026): even ones only.
     assert all((day - MONDAY[0].date()).days // 7 % 2 == 0 for day in days)
     assert len(days) == 8
+
+
+FIRST_MONDAY = date(2026, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("rrule", "in_phase"),
+    [
+        ("FREQ=DAILY;INTERVAL=3", lambda day: (day - FIRST_MONDAY).days % 3 == 0),
+        ("FREQ=WEEKLY;INTERVAL=2", lambda day: (day - FIRST_MONDAY).days % 14 == 0),
+        (
+            "FREQ=MONTHLY;INTERVAL=5",
+            lambda day: day.day == 2 and (day.year * 12 + day.month - 2026 * 12 - 3) % 5 == 0,
+        ),
+        ("FREQ=YEARLY;INTERVAL=3", lambda day: (day.month, day.day) == (3, 2) and (day.year - 2026) % 3 == 0),
+    ],
+)
+def test_far_window_keeps_the_phase_of_the_interval(rrule: str, in_phase: Callable[[date], bool]) -> None:
+    window = (epoch(PARIS, 2125, 1, 1), epoch(PARIS, 2131, 1, 1))
+    window_days = (date(2131, 1, 1) - date(2125, 1, 1)).days
+
+    occurrences = expand(*MONDAY, rrule, PARIS, window)
+
+    expected = [
+        day for day in (date(2125, 1, 1) + timedelta(days=n) for n in range(window_days)) if in_phase(day)
+    ]
+    assert [local(PARIS, start).date() for start, _ in occurrences] == expected
+    assert all(local(PARIS, start).hour == 9 for start, _ in occurrences)
 
 
 def test_invalid_event_bounds_are_refused() -> None:
