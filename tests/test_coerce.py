@@ -66,7 +66,8 @@ def test_to_int_accepts(value: Any, expected: int) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["x", "", "  ", "1.5", "10abc", "1e400", "nan", "inf", 1.5, float("inf"), float("nan"), None, [1], {"a": 1},
+    ["x", "", "  ", "1.5", "10abc", "1e400", "nan", "inf", 1.5, float("inf"), float("nan"), None, [1],
+     {"a": 1},
      str(MAX_INT + 1), MAX_INT + 1, -(MAX_INT + 1), "9" * 5000],
 )
 def test_to_int_refuses(value: Any) -> None:
@@ -81,7 +82,9 @@ def test_to_int_round_trips_decimal_text(n: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.text(max_size=30), st.floats(), st.integers(), st.none(), st.lists(st.integers(), max_size=2)))
+@given(
+    st.one_of(st.text(max_size=30), st.floats(), st.integers(), st.none(), st.lists(st.integers(), max_size=2))
+)
 def test_to_int_only_raises_validation_failed(value: Any) -> None:
     try:
         result = to_int(value, "n")
@@ -181,7 +184,8 @@ def test_to_float_round_trips_repr(x: float) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, ""), ("abc", "abc"), ("", ""), (True, "1"), (False, "0"), (12, "12"), (1.5, "1.5"), ("  x ", "  x ")],
+    [(None, ""), ("abc", "abc"), ("", ""), (True, "1"), (False, "0"), (12, "12"), (1.5, "1.5"),
+     ("  x ", "  x ")],
 )
 def test_to_str_accepts(value: Any, expected: str) -> None:
     assert to_str(value, "name") == expected
@@ -280,7 +284,8 @@ def test_to_datetime_blank_is_none(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["tomorrow", "2026-13-01", "2026-02-30 10:00", "2026-01-15 25:00", "15/01/2026", 1700000000, ["2026-01-01"],
+    ["tomorrow", "2026-13-01", "2026-02-30 10:00", "2026-01-15 25:00", "15/01/2026", 1700000000,
+     ["2026-01-01"],
      "2026-03-29 02:30"],
 )
 def test_to_datetime_refuses(value: Any) -> None:

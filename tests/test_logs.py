@@ -64,7 +64,8 @@ def test_redact_keeps_the_rest() -> None:
     assert redact("{'apikey': 'k', 'sort': 'name'}") == "{'apikey': '***', 'sort': 'name'}"
     assert redact("Authorization: Basic YWxpY2U6aHVudGVyMg==") == "Authorization: ***"
     assert redact("pro 12 logged in from 10.0.0.1") == "pro 12 logged in from 10.0.0.1"
-    assert redact("GET /api/v1/groups/3/fiches?results=25&sort=id") == "GET /api/v1/groups/3/fiches?results=25&sort=id"
+    plain = "GET /api/v1/groups/3/fiches?results=25&sort=id"
+    assert redact(plain) == plain
 
 
 def test_short_hex_is_not_a_secret() -> None:

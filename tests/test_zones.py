@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -163,7 +163,7 @@ def test_zone_names() -> None:
 # -- properties ---------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def transitions(name: str) -> tuple[int, ...]:
     """Every instant in 1900..2100 where the zone's UTC offset changes (found by bisection)."""
     tz = ZoneInfo(name)

@@ -80,7 +80,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Data]:
                                                 "password": "secret123"}, group_id=1)
         pro_ids.append(pro["id"])
     with db.connect() as conn:
-        conn.execute("UPDATE pros SET synched_at = ? WHERE id = ?", (PARIS.parse("2026-02-01 12:00"), pro_ids[0]))
+        synched = PARIS.parse("2026-02-01 12:00")
+        conn.execute("UPDATE pros SET synched_at = ? WHERE id = ?", (synched, pro_ids[0]))
     yield Data(db, group_ids, pro_ids)
     db.close()
 
