@@ -63,6 +63,9 @@ SESSION_VS_FLOOR_STRETCH = 0.7
 BASIC_VS_SESSION = 0.8  # target: HTTP Basic costs at most a fifth of the session's throughput
 RSS_LIMIT_MB = 100.0  # target: idle resident memory of one worker (MB = 10**6 bytes)
 OTHER_CPU_WARNING = 0.2  # cores used by other processes during a run that make it suspect
+# --gil: sample only the thread holding the GIL, i.e. where the interpreter spends its time; without
+# it, threads waiting to take the GIL back after a SQLite call count too (BENCH_PYSPY_FLAGS="" for that)
+PYSPY_FLAGS: list[str] = os.environ.get("BENCH_PYSPY_FLAGS", "--gil").split()
 RESULTS = BENCH / "results" / "list_bench.json"
 
 
@@ -240,6 +243,7 @@ def profile(
             "--subprocesses",
             "--rate",
             "200",
+            *PYSPY_FLAGS,
             "--format",
             "raw",
             "--output",
@@ -265,15 +269,20 @@ def profile(
         return {}
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
+    per_process: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        n = int(count)
+        if stack.startswith("process "):  # `process PID:"COMMAND LINE";thread (...);frame;...`
+            pid, _, stack = stack[len("process ") :].partition(':"')
+            stack = stack.partition('";')[2]
+            per_process[pid] += n
+        frames = [f for f in stack.split(";") if f and not f.startswith("thread ")]
         if not frames:
             continue
-        n = int(count)
         total += n
         names = [_function(f) for f in frames]
         own[names[-1]] += n
@@ -283,6 +292,8 @@ def profile(
     shutil.copy(raw, keep)  # the collapsed stacks, for flame graph tools
     return {
         "samples": total,
+        "flags": PYSPY_FLAGS,
+        "per_process": {pid: round(100 * n / total, 1) for pid, n in per_process.items()},
         "rps_under_profiler": round(result.rps, 1),
         "self": [(name, round(100 * n / total, 1)) for name, n in own.most_common(20)],
         "inclusive": [(name, round(100 * n / total, 1)) for name, n in inclusive.most_common(40)],
@@ -494,17 +505,30 @@ def measure(args: argparse.Namespace, tool: str, data: DataSet) -> Measurements:
     return out
 
 
+SCAFFOLDING = (
+    "(threading.py)",
+    "(concurrent/",
+    "(multiprocessing/",
+    "(asyncio/runners.py)",
+    "(<string>)",
+    "(uvicorn/_subprocess.py)",
+    "(uvicorn/supervisors/",
+    "(uvicorn/_compat.py)",
+    "(uvicorn/server.py)",
+)
+
+
 def print_profile(prof: dict[str, Any]) -> None:
     log("")
-    log(
-        f"py-spy on all openrdv workers, session target: {prof['samples']} samples, "
-        f"{prof['rps_under_profiler']} req/s under the profiler; share of the samples:"
-    )
+    log(f"py-spy {' '.join(prof['flags'])} on all openrdv workers, session target: {prof['samples']} samples "
+        f"({', '.join(f'pid {p}: {v}%' for p, v in prof['per_process'].items())}), "
+        f"{prof['rps_under_profiler']} req/s under the profiler; share of the samples:")  # fmt: skip
     log("  self time:")
     for name, pct in prof["self"][:15]:
         log(f"    {pct:5.1f}%  {name}")
-    log("  inclusive time:")
-    for name, pct in prof["inclusive"][:30]:
+    log("  inclusive time (thread, process and event-loop scaffolding left out):")
+    shown = [(n, p) for n, p in prof["inclusive"] if not any(s in n for s in SCAFFOLDING)]
+    for name, pct in shown[:25]:
         log(f"    {pct:5.1f}%  {name}")
 
 

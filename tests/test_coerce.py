@@ -83,7 +83,9 @@ def test_to_int_round_trips_decimal_text(n: int) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.one_of(st.text(max_size=30), st.floats(), st.integers(), st.none(), st.lists(st.integers(), max_size=2))
+    st.one_of(
+        st.text(max_size=30), st.floats(), st.integers(), st.none(), st.lists(st.integers(), max_size=2)
+    )
 )
 def test_to_int_only_raises_validation_failed(value: Any) -> None:
     try:

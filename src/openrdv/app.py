@@ -134,9 +134,7 @@ class OpenRdvApp:
                 break
         return b"".join(chunks)
 
-    async def _api(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], request_id: str
-    ) -> None:
+    async def _api(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], request_id: str) -> None:
         assert self.api is not None
         body = await self._read_body(receive, headers)
         if body is None:
@@ -146,7 +144,7 @@ class OpenRdvApp:
         client = scope.get("client")
         request = ApiRequest(
             method=scope["method"],
-            path=scope["path"][len(API_PREFIX):] if scope["path"].startswith(API_PREFIX) else "",
+            path=scope["path"][len(API_PREFIX) :] if scope["path"].startswith(API_PREFIX) else "",
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=headers,
             body=body,

@@ -84,8 +84,9 @@ def serve(
     from openrdv.server import run
 
     configure_logging(settings.log_level)
-    typer.echo(f"openrdv serving on http://{host}:{port}/api/v1/ ({workers} worker(s), {settings.environment})",
-               err=True)
+    typer.echo(
+        f"openrdv serving on http://{host}:{port}/api/v1/ ({workers} worker(s), {settings.environment})", err=True
+    )
     run(host, port, workers, settings.log_level)
 
 
@@ -114,8 +115,11 @@ def apikey_create(
     db = _database(_settings(database_url))
     with db.connect() as conn:
         key, secret = create_apikey(conn, name, env)
-    _emit({"id": key.id, "name": key.name, "environment": key.environment, "key": secret}, as_json,
-          f"API key {key.id} ({key.environment}, {key.name}): {secret}\nStore it now: it is not shown again.")
+    _emit(
+        {"id": key.id, "name": key.name, "environment": key.environment, "key": secret},
+        as_json,
+        f"API key {key.id} ({key.environment}, {key.name}): {secret}\nStore it now: it is not shown again.",
+    )
 
 
 @apikey_app.command("list")
@@ -126,13 +130,23 @@ def apikey_list(as_json: JsonFlag = False, database_url: DatabaseUrl = None) -> 
     db = _database(_settings(database_url))
     with db.connect() as conn:
         keys = list_apikeys(conn)
-    rows = [{"id": k.id, "name": k.name, "environment": k.environment, "created_at": k.created_at,
-             "revoked": k.revoked_at is not None} for k in keys]
+    rows = [
+        {
+            "id": k.id,
+            "name": k.name,
+            "environment": k.environment,
+            "created_at": k.created_at,
+            "revoked": k.revoked_at is not None,
+        }
+        for k in keys
+    ]
     if as_json:
         sys.stdout.write(orjson.dumps({"apikeys": rows}).decode() + "\n")
         return
     for row in rows:
-        typer.echo(f"{row['id']:>4}  {row['environment']:<10}  {'revoked' if row['revoked'] else 'active ':<7}  {row['name']}")
+        typer.echo(
+            f"{row['id']:>4}  {row['environment']:<10}  {'revoked' if row['revoked'] else 'active ':<7}  {row['name']}"
+        )
 
 
 @apikey_app.command("revoke")
@@ -193,9 +207,13 @@ def pro_create(
     settings = _settings(database_url)
     db = _database(settings)
     try:
-        pro = services.create(db, settings, "pros",
-                              {"email": email, "password": password, "firstname": firstname, "lastname": lastname},
-                              group_id=group)
+        pro = services.create(
+            db,
+            settings,
+            "pros",
+            {"email": email, "password": password, "firstname": firstname, "lastname": lastname},
+            group_id=group,
+        )
     except LookupError as exc:
         _fail(str(exc))
     except ApiError as exc:

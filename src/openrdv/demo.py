@@ -35,19 +35,44 @@ def load_demo(
     if existing is not None:
         return {"already": True, "group_id": existing}
     rnd = random.Random(42)
-    group = services.create(db, settings, "groups", {
-        "name": "Cabinet Démo", "timezone": "Europe/Paris", "urlname": DEMO_URLNAME, "city": "Paris",
-        "zipcode": "75011", "address": "12 rue de la Roquette", "phone": "01 23 45 67 89", "open": True,
-        "calendarChoice": 2, "anyCalendar": True,
-    })
+    group = services.create(
+        db,
+        settings,
+        "groups",
+        {
+            "name": "Cabinet Démo",
+            "timezone": "Europe/Paris",
+            "urlname": DEMO_URLNAME,
+            "city": "Paris",
+            "zipcode": "75011",
+            "address": "12 rue de la Roquette",
+            "phone": "01 23 45 67 89",
+            "open": True,
+            "calendarChoice": 2,
+            "anyCalendar": True,
+        },
+    )
     group_ids = [group["id"]]
     for n in range(2, groups + 1):
-        extra = services.create(db, settings, "groups", {
-            "name": f"Cabinet {n}", "timezone": "Europe/Paris", "urlname": f"{DEMO_URLNAME}-{n}"})
+        extra = services.create(
+            db,
+            settings,
+            "groups",
+            {"name": f"Cabinet {n}", "timezone": "Europe/Paris", "urlname": f"{DEMO_URLNAME}-{n}"},
+        )
         group_ids.append(extra["id"])
-    pro = services.create(db, settings, "pros", {
-        "email": DEMO_EMAIL, "password": DEMO_PASSWORD, "firstname": "Camille", "lastname": "Martin",
-    }, group_id=group["id"])
+    pro = services.create(
+        db,
+        settings,
+        "pros",
+        {
+            "email": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "firstname": "Camille",
+            "lastname": "Martin",
+        },
+        group_id=group["id"],
+    )
     for other in group_ids[1:]:
         services.add_pro_to_group(db, pro["id"], other)
     with db.connect() as conn:
@@ -65,5 +90,13 @@ def load_demo(
     if notes is not None:
         notes.write_text(text + "\n")
         notes.chmod(0o600)
-    return {"already": False, "group_id": group["id"], "group_ids": group_ids, "pro_id": pro["id"],
-            "apikey": secret, "email": DEMO_EMAIL, "password": DEMO_PASSWORD, "text": text}
+    return {
+        "already": False,
+        "group_id": group["id"],
+        "group_ids": group_ids,
+        "pro_id": pro["id"],
+        "apikey": secret,
+        "email": DEMO_EMAIL,
+        "password": DEMO_PASSWORD,
+        "text": text,
+    }

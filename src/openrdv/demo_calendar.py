@@ -23,11 +23,61 @@ from openrdv.resources.registry import RESOURCES
 from openrdv.settings import Settings
 from openrdv.zones import zone
 
-FIRSTNAMES = ["Camille", "Léa", "Chloé", "Manon", "Inès", "Jade", "Louise", "Zoé", "Hugo", "Lucas", "Louis",
-              "Gabriel", "Raphaël", "Arthur", "Jules", "Adam", "Noé", "Éloïse", "Hélène", "François", "Anaïs"]
-LASTNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-             "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
-             "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Légaré"]
+FIRSTNAMES = [
+    "Camille",
+    "Léa",
+    "Chloé",
+    "Manon",
+    "Inès",
+    "Jade",
+    "Louise",
+    "Zoé",
+    "Hugo",
+    "Lucas",
+    "Louis",
+    "Gabriel",
+    "Raphaël",
+    "Arthur",
+    "Jules",
+    "Adam",
+    "Noé",
+    "Éloïse",
+    "Hélène",
+    "François",
+    "Anaïs",
+]
+LASTNAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Légaré",
+]
 BATCH = 20_000
 
 
@@ -50,8 +100,9 @@ def _base_row(resource: Resource) -> dict[str, Any]:
     return row
 
 
-def bulk_insert(db: Database, resource: Resource, rows: Iterator[dict[str, Any]], total: int, label: str,
-                progress: bool) -> int:
+def bulk_insert(
+    db: Database, resource: Resource, rows: Iterator[dict[str, Any]], total: int, label: str, progress: bool
+) -> int:
     """Insert generated rows (column → value) in batches, in one transaction per batch."""
     base = _base_row(resource)
     columns = list(base)
@@ -65,6 +116,7 @@ def bulk_insert(db: Database, resource: Resource, rows: Iterator[dict[str, Any]]
         task = shown.add_task(label, total=total) if shown is not None else None
         batch: list[tuple[Any, ...]] = []
         with db.connect() as conn:
+
             def flush() -> None:
                 with conn.transaction():
                     if conn.dialect == "sqlite":
@@ -72,6 +124,7 @@ def bulk_insert(db: Database, resource: Resource, rows: Iterator[dict[str, Any]]
                     else:
                         with conn.raw.cursor() as cur:
                             cur.executemany(sql.replace("?", "%s"), batch)
+
             for generated in rows:
                 row = {**base, **generated}
                 if resource.search_fields:
@@ -98,26 +151,86 @@ def _catalogue(db: Database, settings: Settings, group_id: int) -> tuple[list[di
     practitioners = make("calendarsets", {"name": "Praticiens", "publicname": "Nos praticiens", "sort": 1})
     consultations = make("interventionsets", {"name": "Consultations", "publicname": "Consultations", "sort": 1})
     services_ = [
-        make("interventions", {"name": "Consultation", "publicname": "Consultation", "length": 30,
-                               "interventionset_id": consultations["id"], "price": 3000, "colorref": "#88ccee"}),
-        make("interventions", {"name": "Première consultation", "publicname": "Première consultation",
-                               "length": 45, "interventionset_id": consultations["id"], "price": 5000}),
+        make(
+            "interventions",
+            {
+                "name": "Consultation",
+                "publicname": "Consultation",
+                "length": 30,
+                "interventionset_id": consultations["id"],
+                "price": 3000,
+                "colorref": "#88ccee",
+            },
+        ),
+        make(
+            "interventions",
+            {
+                "name": "Première consultation",
+                "publicname": "Première consultation",
+                "length": 45,
+                "interventionset_id": consultations["id"],
+                "price": 5000,
+            },
+        ),
         make("interventions", {"name": "Soin infirmier", "publicname": "Soin", "length": 15, "price": 1500}),
         make("interventions", {"name": "Bilan interne", "publicname": "", "length": 60}),
     ]
     ids = [s["id"] for s in services_]
     calendars = [
-        make("calendars", {"name": "Dr Martin", "publicname": "Dr Camille Martin", "calendarset_id": practitioners["id"],
-                           "intervention_ids": ids[:2] + [ids[3]], "interval": 15, "sort": 1}),
-        make("calendars", {"name": "Dr Bernard", "publicname": "Dr Hugo Bernard", "calendarset_id": practitioners["id"],
-                           "intervention_ids": ids[:2], "interval": 15, "sort": 2}),
-        make("calendars", {"name": "Salle de soins", "publicname": "Salle de soins", "intervention_ids": [ids[2]],
-                           "interval": 15, "capacity": 2, "sort": 3}),
+        make(
+            "calendars",
+            {
+                "name": "Dr Martin",
+                "publicname": "Dr Camille Martin",
+                "calendarset_id": practitioners["id"],
+                "intervention_ids": [*ids[:2], ids[3]],
+                "interval": 15,
+                "sort": 1,
+            },
+        ),
+        make(
+            "calendars",
+            {
+                "name": "Dr Bernard",
+                "publicname": "Dr Hugo Bernard",
+                "calendarset_id": practitioners["id"],
+                "intervention_ids": ids[:2],
+                "interval": 15,
+                "sort": 2,
+            },
+        ),
+        make(
+            "calendars",
+            {
+                "name": "Salle de soins",
+                "publicname": "Salle de soins",
+                "intervention_ids": [ids[2]],
+                "interval": 15,
+                "capacity": 2,
+                "sort": 3,
+            },
+        ),
     ]
-    make("customfields", {"model": "Fiche", "name": "str0", "pro_label": "N° de sécurité sociale",
-                          "user_label": "", "user_visible": False})
-    make("customfields", {"model": "Fiche", "name": "bool0", "pro_label": "Nouveau patient",
-                          "user_label": "Première visite ?", "user_visible": True})
+    make(
+        "customfields",
+        {
+            "model": "Fiche",
+            "name": "str0",
+            "pro_label": "N° de sécurité sociale",
+            "user_label": "",
+            "user_visible": False,
+        },
+    )
+    make(
+        "customfields",
+        {
+            "model": "Fiche",
+            "name": "bool0",
+            "pro_label": "Nouveau patient",
+            "user_label": "Première visite ?",
+            "user_visible": True,
+        },
+    )
     # weekly openings, Monday to Friday, 09:00-12:00 and 14:00-18:00, from the Monday of this week
     tz = zone("Europe/Paris")
     today = tz.local_datetime(int(time.time())).date()
@@ -127,14 +240,28 @@ def _catalogue(db: Database, settings: Settings, group_id: int) -> tuple[list[di
     first = date.fromordinal(monday).isoformat()
     for calendar in calendars:
         for opening, closing in (("09:00:00", "12:00:00"), ("14:00:00", "18:00:00")):
-            make("vevents", {"calendar_id": calendar["id"], "type": "VfreebusyEvent", "text": "Ouvert en ligne",
-                             "start": f"{first} {opening}", "end": f"{first} {closing}",
-                             "rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"})
+            make(
+                "vevents",
+                {
+                    "calendar_id": calendar["id"],
+                    "type": "VfreebusyEvent",
+                    "text": "Ouvert en ligne",
+                    "start": f"{first} {opening}",
+                    "end": f"{first} {closing}",
+                    "rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                },
+            )
     return calendars, services_
 
 
 def load_calendar_demo(
-    db: Database, settings: Settings, group_ids: list[int], *, fiches: int, vevents: int, rnd: random.Random,
+    db: Database,
+    settings: Settings,
+    group_ids: list[int],
+    *,
+    fiches: int,
+    vevents: int,
+    rnd: random.Random,
     progress: bool,
 ) -> str:
     calendars, services_ = _catalogue(db, settings, group_ids[0])
@@ -151,8 +278,11 @@ def load_calendar_demo(
                 "lastname": last,
                 "email": f"{first.lower()}.{last.lower()}{i}@example.com".replace(" ", ""),
                 "firstphone": "06" + str(rnd.randrange(10**8)).zfill(8),
-                "birthdate": tz.parse(f"{rnd.randrange(1940, 2015)}-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}")
-                if i % 3 == 0 else None,
+                "birthdate": tz.parse(
+                    f"{rnd.randrange(1940, 2015)}-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}"
+                )
+                if i % 3 == 0
+                else None,
                 "externid": 100000 + i if i % 2 == 0 else None,
                 "created_at": created,
                 "updated_at": created + rnd.randrange(86400 * 30),
@@ -160,8 +290,9 @@ def load_calendar_demo(
 
     made_fiches = bulk_insert(db, RESOURCES["fiches"], fiche_rows(), fiches, "fiches", progress)
     with db.connect() as conn:
-        fiche_ids = [r[0] for r in conn.all("SELECT id FROM fiches WHERE group_id = ? ORDER BY id LIMIT 5000",
-                                            (group_ids[0],))]
+        fiche_ids = [
+            r[0] for r in conn.all("SELECT id FROM fiches WHERE group_id = ? ORDER BY id LIMIT 5000", (group_ids[0],))
+        ]
     appointment_services = {c["id"]: c["intervention_ids"] for c in calendars}
     lengths = {s["id"]: s["length"] for s in services_}
 
@@ -178,13 +309,29 @@ def load_calendar_demo(
             if fiche_ids and i % 5 != 4:
                 intervention = rnd.choice(appointment_services[calendar["id"]])
                 length = lengths[intervention] * 60
-                yield {"group_id": group_ids[0], "calendar_id": calendar["id"], "start": start,
-                       "end": start + length, "fiche_id": rnd.choice(fiche_ids), "intervention_id": intervention,
-                       "text": "RDV", "taker": rnd.choice(["clicRDV", "Camille", "MedShakeEHR"]),
-                       "from_web": i % 3 == 0, "created_at": start - 86400 * 7, "updated_at": start - 86400 * 6}
+                yield {
+                    "group_id": group_ids[0],
+                    "calendar_id": calendar["id"],
+                    "start": start,
+                    "end": start + length,
+                    "fiche_id": rnd.choice(fiche_ids),
+                    "intervention_id": intervention,
+                    "text": "RDV",
+                    "taker": rnd.choice(["clicRDV", "Camille", "MedShakeEHR"]),
+                    "from_web": i % 3 == 0,
+                    "created_at": start - 86400 * 7,
+                    "updated_at": start - 86400 * 6,
+                }
             else:
-                yield {"group_id": group_ids[0], "calendar_id": calendar["id"], "start": start, "end": start + 900,
-                       "text": "Pause", "created_at": start - 86400 * 7, "updated_at": start - 86400 * 7}
+                yield {
+                    "group_id": group_ids[0],
+                    "calendar_id": calendar["id"],
+                    "start": start,
+                    "end": start + 900,
+                    "text": "Pause",
+                    "created_at": start - 86400 * 7,
+                    "updated_at": start - 86400 * 7,
+                }
 
     made_vevents = bulk_insert(db, RESOURCES["vevents"], vevent_rows(), vevents, "vevents", progress)
     return f"{len(calendars)} calendars, {len(services_)} services, {made_fiches} fiches, {made_vevents} events"

@@ -42,8 +42,9 @@ class ValidationFailed(BadRequest):
     """One or more named fields or parameters are invalid."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        parts = [f"{name} {msgs[0]}" if not msgs[0][:1].isupper() else f"{name}: {msgs[0]}"
-                 for name, msgs in errors.items()]
+        parts = [
+            f"{name} {msgs[0]}" if not msgs[0][:1].isupper() else f"{name}: {msgs[0]}" for name, msgs in errors.items()
+        ]
         super().__init__("Invalid parameters: " + "; ".join(parts) + ".", errors=errors)
 
 

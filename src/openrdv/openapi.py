@@ -18,8 +18,11 @@ _TYPES: dict[Kind, dict[str, Any]] = {
     Kind.TEXT: {"type": "string"},
     Kind.JSON: {"type": "string", "description": "a JSON document as text"},
     Kind.BOOL: {"type": "boolean"},
-    Kind.DATETIME: {"type": ["string", "null"], "format": "date-time",
-                    "description": "YYYY-MM-DD HH:MM:SS in the group's time zone"},
+    Kind.DATETIME: {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "YYYY-MM-DD HH:MM:SS in the group's time zone",
+    },
     Kind.FLOAT: {"type": ["number", "null"]},
     Kind.IDS: {"type": "array", "items": {"type": "integer"}},
 }
@@ -65,10 +68,18 @@ def _input_schema(resource: Resource) -> dict[str, Any]:
 
 
 COLLECTION_PARAMS: list[dict[str, Any]] = [
-    {"name": "results", "in": "query", "schema": {"type": ["integer", "string"]},
-     "description": "page size (default 25) or 'all' (streamed)"},
-    {"name": "startIndex", "in": "query", "schema": {"type": "integer", "minimum": 0},
-     "description": "offset of the first record"},
+    {
+        "name": "results",
+        "in": "query",
+        "schema": {"type": ["integer", "string"]},
+        "description": "page size (default 25) or 'all' (streamed)",
+    },
+    {
+        "name": "startIndex",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "offset of the first record",
+    },
     {"name": "sort", "in": "query", "schema": {"type": "string"}},
     {"name": "dir", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc", "ASC", "DESC"]}},
     {"name": "search", "in": "query", "schema": {"type": "string", "maxLength": 200}},
@@ -78,9 +89,17 @@ COMMON_PARAMS: list[dict[str, Any]] = [
     {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "xml"]}},
 ]
 ERRORS = {
-    str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for code, text in [(400, "bad parameter"), (401, "no or bad credentials"), (403, "profile not allowed"),
-                       (404, "unknown or not visible"), (405, "verb not offered")]
+    str(code): {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code, text in [
+        (400, "bad parameter"),
+        (401, "no or bad credentials"),
+        (403, "profile not allowed"),
+        (404, "unknown or not visible"),
+        (405, "verb not offered"),
+    ]
 }
 
 
@@ -116,61 +135,111 @@ def build_document() -> dict[str, Any]:
             },
         }
         filters = [
-            {"name": f.name + ("[]" if f.many else ""), "in": "query",
-             "schema": {"type": "array", "items": {"type": "integer"}} if f.many else {"type": "string"},
-             "description": f.doc}
+            {
+                "name": f.name + ("[]" if f.many else ""),
+                "in": "query",
+                "schema": {"type": "array", "items": {"type": "integer"}} if f.many else {"type": "string"},
+                "description": f.doc,
+            }
             for f in resource.filters
         ]
         verbs = resource.pro_verbs | resource.account_verbs
-        body = {"content": {"application/json": {"schema": {
-            "oneOf": [{"type": "object", "properties": {resource.singular: {"$ref": f"#/components/schemas/{title}Input"}}},
-                      {"$ref": f"#/components/schemas/{title}Input"}]}}}}
+        body = {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "properties": {resource.singular: {"$ref": f"#/components/schemas/{title}Input"}},
+                            },
+                            {"$ref": f"#/components/schemas/{title}Input"},
+                        ]
+                    }
+                }
+            }
+        }
         prefixes = ["/api/v1/groups/{group_id}"] if resource.tenancy != "groups" else [""]
         if resource.tenancy != "groups":
             prefixes.append("/api/v1")
         else:
             prefixes = ["/api/v1"]
         for prefix in prefixes:
-            group_param = [{"name": "group_id", "in": "path", "required": True, "schema": {"type": "integer"}}] \
-                if "{group_id}" in prefix else []
+            group_param = (
+                [{"name": "group_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+                if "{group_id}" in prefix
+                else []
+            )
             coll: dict[str, Any] = {}
             if "list" in verbs:
-                coll["get"] = {"summary": f"List {resource.name}", "tags": [resource.name],
-                               "parameters": group_param + COMMON_PARAMS + COLLECTION_PARAMS + filters,
-                               "responses": {"200": {"description": "a page", "content": {
-                                   "application/json": {"schema": collection_schema}}}, **ERRORS}}
+                coll["get"] = {
+                    "summary": f"List {resource.name}",
+                    "tags": [resource.name],
+                    "parameters": group_param + COMMON_PARAMS + COLLECTION_PARAMS + filters,
+                    "responses": {
+                        "200": {
+                            "description": "a page",
+                            "content": {"application/json": {"schema": collection_schema}},
+                        },
+                        **ERRORS,
+                    },
+                }
             if "create" in verbs:
-                coll["post"] = {"summary": f"Create a {resource.singular}", "tags": [resource.name],
-                                "parameters": group_param + COMMON_PARAMS, "requestBody": body,
-                                "responses": {"201": {"description": "created", "content": {
-                                    "application/json": {"schema": ref}}}, **ERRORS}}
+                coll["post"] = {
+                    "summary": f"Create a {resource.singular}",
+                    "tags": [resource.name],
+                    "parameters": group_param + COMMON_PARAMS,
+                    "requestBody": body,
+                    "responses": {
+                        "201": {"description": "created", "content": {"application/json": {"schema": ref}}},
+                        **ERRORS,
+                    },
+                }
             if coll:
                 paths[f"{prefix}/{resource.name}"] = coll
             member: dict[str, Any] = {}
             id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
             ok = {"200": {"description": "the record", "content": {"application/json": {"schema": ref}}}, **ERRORS}
             if "get" in verbs:
-                member["get"] = {"summary": f"Read a {resource.singular}", "tags": [resource.name],
-                                 "parameters": group_param + id_param + COMMON_PARAMS, "responses": ok}
+                member["get"] = {
+                    "summary": f"Read a {resource.singular}",
+                    "tags": [resource.name],
+                    "parameters": group_param + id_param + COMMON_PARAMS,
+                    "responses": ok,
+                }
             if "update" in verbs:
-                member["put"] = {"summary": f"Update a {resource.singular}", "tags": [resource.name],
-                                 "parameters": group_param + id_param + COMMON_PARAMS, "requestBody": body,
-                                 "responses": ok}
+                member["put"] = {
+                    "summary": f"Update a {resource.singular}",
+                    "tags": [resource.name],
+                    "parameters": group_param + id_param + COMMON_PARAMS,
+                    "requestBody": body,
+                    "responses": ok,
+                }
             if "delete" in verbs:
-                member["delete"] = {"summary": f"Delete a {resource.singular}"
-                                    + (" (soft: sets deleted)" if resource.soft_delete else ""),
-                                    "tags": [resource.name],
-                                    "parameters": group_param + id_param + COMMON_PARAMS, "responses": ok}
+                member["delete"] = {
+                    "summary": f"Delete a {resource.singular}"
+                    + (" (soft: sets deleted)" if resource.soft_delete else ""),
+                    "tags": [resource.name],
+                    "parameters": group_param + id_param + COMMON_PARAMS,
+                    "responses": ok,
+                }
             if member:
                 paths[f"{prefix}/{resource.name}/{{id}}"] = member
-    paths["/api/v1/sessions/login"] = {"post": {
-        "summary": "Log in (pro[email]/pro[password] or account[email]/account[password])",
-        "tags": ["sessions"], "parameters": COMMON_PARAMS,
-        "responses": {"200": {"description": "logged in; Set-Cookie _session_id"},
-                      "401": {"description": "Invalid email or password"}}}}
-    paths["/api/v1/sessions/logout"] = {m: {"summary": "Log out", "tags": ["sessions"],
-                                            "responses": {"200": {"description": "logged out"}}}
-                                        for m in ("get", "post", "delete")}
+    paths["/api/v1/sessions/login"] = {
+        "post": {
+            "summary": "Log in (pro[email]/pro[password] or account[email]/account[password])",
+            "tags": ["sessions"],
+            "parameters": COMMON_PARAMS,
+            "responses": {
+                "200": {"description": "logged in; Set-Cookie _session_id"},
+                "401": {"description": "Invalid email or password"},
+            },
+        }
+    }
+    paths["/api/v1/sessions/logout"] = {
+        m: {"summary": "Log out", "tags": ["sessions"], "responses": {"200": {"description": "logged out"}}}
+        for m in ("get", "post", "delete")
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "openrdv (ClicRDV REST API v1)", "version": __version__},

@@ -66,8 +66,11 @@ class Settings:
 
 
 SETTINGS_DOC: list[tuple[str, str, str]] = [
-    ("OPENRDV_DATABASE_URL", DEFAULT_DATABASE_URL,
-     "`sqlite:///path.db` (embedded) or `postgresql://user:pass@host/db`"),
+    (
+        "OPENRDV_DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "`sqlite:///path.db` (embedded) or `postgresql://user:pass@host/db`",
+    ),
     ("OPENRDV_ENVIRONMENT", "sandbox", "`sandbox` or `production`: only API keys of this environment work"),
     ("OPENRDV_STRICT_APIKEY", "0", "`1` refuses an `apikey` sent in the request body (query or session only)"),
     ("OPENRDV_SECURE_COOKIES", "0", "`1` adds `Secure` to the `_session_id` cookie (behind HTTPS)"),
@@ -77,6 +80,9 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("OPENRDV_BASIC_CACHE_TTL", "60", "seconds a verified HTTP Basic credential is remembered (0 = never)"),
     ("OPENRDV_LOGIN_ATTEMPTS", "10", "failed logins per e-mail and per client address per 15 minutes before 429"),
     ("OPENRDV_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
-    ("OPENRDV_HOST / OPENRDV_PORT / OPENRDV_WORKERS", "127.0.0.1 / 8000 / 1",
-     "defaults of `openrdv serve --host --port --workers`"),
+    (
+        "OPENRDV_HOST / OPENRDV_PORT / OPENRDV_WORKERS",
+        "127.0.0.1 / 8000 / 1",
+        "defaults of `openrdv serve --host --port --workers`",
+    ),
 ]

@@ -126,6 +126,12 @@ class Api:
     def close(self) -> None:
         self.client.close()
 
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- paths --
     def path(self, collection: str, record_id: Any = None, *, group: int | None = None,
              nested: bool = True) -> str:
@@ -212,8 +218,8 @@ def new_account(server: RunningServer, group_id: int) -> tuple[dict[str, Any], s
         created = client.post("/accounts", params={"apikey": server.apikey},
                               json={"account": {"email": email, "group_id": group_id, "password": password}})
         assert created.status_code == 201, created.text
-        logged = client.post("/sessions/login", params={"apikey": server.apikey,
-                                                        "account[email]": email, "account[password]": password})
+        logged = client.post("/sessions/login", params={
+            "apikey": server.apikey, "account[email]": email, "account[password]": password})
         assert logged.status_code == 200, logged.text
         assert logged.json()["account"]["email"] == email
     return created.json(), session_token(logged)

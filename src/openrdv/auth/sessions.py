@@ -63,6 +63,4 @@ def close_session(conn: Conn, token: str) -> None:
 
 
 def purge_expired(conn: Conn, now: int, idle: int, maximum: int) -> int:
-    return conn.execute(
-        "DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?", (now - idle, now - maximum)
-    )
+    return conn.execute("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?", (now - idle, now - maximum))

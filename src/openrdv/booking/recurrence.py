@@ -248,7 +248,7 @@ def _search_origin(parts: _RuleParts, first_start: datetime, earliest: datetime)
         month_index = first_start.year * 12 + first_start.month - 1 + periods * interval
         origin = date(month_index // 12, month_index % 12 + 1, 1)
     else:
-        periods = (earliest.year - first_start.year)
+        periods = (earliest.year - first_start.year) // interval
         origin = date(first_start.year + periods * interval, 1, 1)
     if periods <= 0:
         # Still inside the first period: dateutil must see the real start to cut what precedes it.

@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 
-from openrdv.resources.declaration import TEXT_KINDS, Field, Kind, Profile, Resource
 from openrdv.coerce import to_bool, to_float, to_int, to_str
 from openrdv.errors import ApiError, invalid
+from openrdv.resources.declaration import TEXT_KINDS, Field, Kind, Profile, Resource
 from openrdv.zones import WallTimeError, Zone
 
 MAX_CONDITIONS = 20

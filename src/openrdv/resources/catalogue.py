@@ -31,6 +31,12 @@ class PublicCatalogue(Behaviour):
     def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
         return PUBLIC_SQL, [False]
 
+    def before_write(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        # a publicname of blanks is a blank publicname: store it as "" so that every reader of the
+        # public catalogue (account scopes, availability) sees the item as not offered online
+        if not (values.get("publicname") or "").strip():
+            values["publicname"] = ""
+
 
 class InterventionBehaviour(PublicCatalogue):
     def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:

@@ -52,7 +52,7 @@ class CallContext:
 
     @property
     def is_pro(self) -> bool:
-        return self.operator or self.principal is not None and self.principal.kind == "pro"
+        return self.operator or (self.principal is not None and self.principal.kind == "pro")
 
     @property
     def account_id(self) -> int | None:

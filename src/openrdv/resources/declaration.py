@@ -120,9 +120,7 @@ class Behaviour:
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         """Check the merged row before it is written; raise ValidationFailed naming the field."""
 
-    def before_write(
-        self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None
-    ) -> None:
+    def before_write(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         """Last changes to the column values (derived columns) inside the write transaction."""
 
     def after_write(self, ctx: CallContext, row_id: int, values: dict[str, Any], created: bool) -> None:

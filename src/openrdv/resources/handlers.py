@@ -96,9 +96,7 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
     listed = resource.behaviour.list_scope(ctx)
     if listed is not None:
         where, where_params = [*where, listed[0]], [*where_params, *listed[1]]
-    sql = build_list_sql(
-        resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect
-    )
+    sql = build_list_sql(resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect)
     envelope = {
         "totalRecords": 0,
         "startIndex": request.start_index,
@@ -451,7 +449,7 @@ def delete_record(resource: Resource, ctx: CallContext, record_id: int, xml: boo
     with ctx.conn.transaction():
         record = get_record(resource, ctx, record_id, xml)
         if resource.soft_delete:
-            updates = 'deleted = ?' + (", updated_at = ?" if resource.timestamps else "")
+            updates = "deleted = ?" + (", updated_at = ?" if resource.timestamps else "")
             params: list[Any] = [True] + ([ctx.now] if resource.timestamps else [])
             ctx.conn.execute(f"UPDATE {quote(resource.table)} SET {updates} WHERE id = ?", [*params, record_id])
             resource.behaviour.after_write(ctx, record_id, {"deleted": True}, False)

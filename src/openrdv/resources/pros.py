@@ -52,9 +52,7 @@ class ProBehaviour(Behaviour):
 
     def after_write(self, ctx: CallContext, row_id: int, values: dict[str, Any], created: bool) -> None:
         if created:
-            ctx.conn.execute(
-                "INSERT INTO pro_groups (pro_id, group_id) VALUES (?, ?)", (row_id, values["group_id"])
-            )
+            ctx.conn.execute("INSERT INTO pro_groups (pro_id, group_id) VALUES (?, ?)", (row_id, values["group_id"]))
         elif "credential_version" in values:
             # a password change ends the pro's other sessions
             current = ctx.principal.session_digest if ctx.principal else None
@@ -77,14 +75,28 @@ PROS = Resource(
     fields=[
         id_field(),
         Field("group_id", Kind.REF, pro="rw", ref_table="groups", doc="main group (chosen at creation)"),
-        Field("group_ids", Kind.IDS, pro="r", link=Link("pro_groups", "pro_id", "group_id", "groups"),
-              sortable=False, doc="every group the pro belongs to"),
+        Field(
+            "group_ids",
+            Kind.IDS,
+            pro="r",
+            link=Link("pro_groups", "pro_id", "group_id", "groups"),
+            sortable=False,
+            doc="every group the pro belongs to",
+        ),
         Field("lastname", Kind.STR, 255, default=""),
         Field("firstname", Kind.STR, 255, default=""),
         Field("email", Kind.STR, 255, default="", required=True, doc="login e-mail"),
         Field("cellphone", Kind.STR, 25, default=""),
-        Field("password", Kind.STR, 255, pro="w", column="password_hash", sortable=False,
-              transform=_password_to_hash, doc="plain password (write-only; stored as argon2id of its SHA-1)"),
+        Field(
+            "password",
+            Kind.STR,
+            255,
+            pro="w",
+            column="password_hash",
+            sortable=False,
+            transform=_password_to_hash,
+            doc="plain password (write-only; stored as argon2id of its SHA-1)",
+        ),
         Field("synched_at", Kind.DATETIME, pro="r"),
         *timestamp_fields(),
     ],

@@ -15,7 +15,6 @@ from openrdv.db.engine import Conn, Row
 from openrdv.query.conditions import quote
 from openrdv.resources.declaration import Field, Kind, Profile, Resource
 
-
 Formatter = Callable[[int], str]
 
 
@@ -56,9 +55,7 @@ class RecordShape:
         self.select_list = ", ".join(f"t.{c}" for c in columns)
         self.id_index = len(self.stored)
         self.zone_index = len(self.stored) + 1
-        body = ",\n        ".join(
-            f"{f.name!r}: {_expression(f, i)}" for i, f in enumerate(self.stored)
-        )
+        body = ",\n        ".join(f"{f.name!r}: {_expression(f, i)}" for i, f in enumerate(self.stored))
         source = f"def render(row, fmt):\n    return {{\n        {body}\n    }}\n"
         namespace: dict[str, Any] = {"_number": _number}
         exec(compile(source, f"<record {resource.name}/{profile}>", "exec"), namespace)

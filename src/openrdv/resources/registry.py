@@ -16,8 +16,17 @@ from openrdv.resources.vevents import VEVENTS
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
-        GROUPS, PROS, CALENDARSETS, CALENDARS, INTERVENTIONSETS, INTERVENTIONS, FICHES, CUSTOMFIELDS, VEVENTS,
-        APPOINTMENTS, ACCOUNTS,
+        GROUPS,
+        PROS,
+        CALENDARSETS,
+        CALENDARS,
+        INTERVENTIONSETS,
+        INTERVENTIONS,
+        FICHES,
+        CUSTOMFIELDS,
+        VEVENTS,
+        APPOINTMENTS,
+        ACCOUNTS,
     )
 }
 APPOINTMENTS.create_handler = book_appointment

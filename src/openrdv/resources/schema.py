@@ -20,8 +20,12 @@ def _column(field: Field) -> sa.Column[object]:
     kind = field.kind
     if kind is Kind.INT:
         default = field.default if isinstance(field.default, int) else None
-        return sa.Column(field.col, sa.BigInteger(), nullable=default is None,
-                         server_default=None if default is None else sa.text(str(default)))
+        return sa.Column(
+            field.col,
+            sa.BigInteger(),
+            nullable=default is None,
+            server_default=None if default is None else sa.text(str(default)),
+        )
     if kind is Kind.REF:
         if field.zero_when_null:
             return sa.Column(field.col, sa.BigInteger(), nullable=False, server_default=sa.text("0"))
@@ -33,8 +37,9 @@ def _column(field: Field) -> sa.Column[object]:
     if kind in (Kind.TEXT, Kind.JSON):
         return sa.Column(field.col, sa.Text(), nullable=False, server_default="")
     if kind is Kind.BOOL:
-        return sa.Column(field.col, sa.Boolean(), nullable=False,
-                         server_default=sa.true() if field.default else sa.false())
+        return sa.Column(
+            field.col, sa.Boolean(), nullable=False, server_default=sa.true() if field.default else sa.false()
+        )
     if kind is Kind.DATETIME:
         return sa.Column(field.col, EPOCH(), nullable=True)
     if kind is Kind.FLOAT:
@@ -105,8 +110,12 @@ def build_metadata() -> sa.MetaData:
     # availability reads a calendar's events overlapping a window (end > window start: the future of a
     # calendar is short however long its history) plus its recurring events, whatever their start
     sa.Index("ix_vevents_calendar_id_end", vevents.c.calendar_id, vevents.c.end)
-    sa.Index("ix_vevents_recurring", vevents.c.calendar_id, sqlite_where=vevents.c.rrule != "",
-             postgresql_where=vevents.c.rrule != "")
+    sa.Index(
+        "ix_vevents_recurring",
+        vevents.c.calendar_id,
+        sqlite_where=vevents.c.rrule != "",
+        postgresql_where=vevents.c.rrule != "",
+    )
     sa.Index("ix_fiches_email", sa.func.lower(metadata.tables["fiches"].c.email))
     sa.Table(
         "idempotency_keys",

@@ -13,6 +13,8 @@ import orjson
 
 from openrdv.auth.principal import Authenticator, Caller, Credentials, parse_basic
 from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session
+from openrdv.booking import idempotency
+from openrdv.booking.service import available_time_slots
 from openrdv.db.engine import Conn, Database, DatabaseBusy
 from openrdv.errors import (
     ApiError,
@@ -25,11 +27,9 @@ from openrdv.errors import (
     UnsupportedMediaType,
     invalid,
 )
-from openrdv.booking import idempotency
-from openrdv.booking.service import available_time_slots
 from openrdv.resources import handlers
 from openrdv.resources.context import CallContext, Principal
-from openrdv.resources.declaration import Resource, Verb
+from openrdv.resources.declaration import Profile, Resource, Verb
 from openrdv.resources.records import shape_for
 from openrdv.resources.registry import RESOURCES
 from openrdv.resources.tenancy import guard_group
@@ -244,9 +244,7 @@ class Api:
                 ApiError(f"Internal server error (request id {request.request_id})."), fmt, request, status=500
             )
 
-    def error_response(
-        self, exc: ApiError, fmt: Format, request: ApiRequest, status: int | None = None
-    ) -> ApiResponse:
+    def error_response(self, exc: ApiError, fmt: Format, request: ApiRequest, status: int | None = None) -> ApiResponse:
         return ApiResponse(
             status=status or exc.status,
             body=render_document(exc.body(), fmt),
@@ -295,7 +293,7 @@ class Api:
                     "Authentication required: send HTTP Basic credentials (email:password) "
                     "or log in at /api/v1/sessions/login."
                 )
-            profile = "pro" if principal is not None and principal.kind == "pro" else "account"
+            profile: Profile = "pro" if principal is not None and principal.kind == "pro" else "account"
             if verb not in resource.verbs(profile):
                 raise Forbidden(f"Your profile ({profile}) may not {verb} {resource.name}.")
             if (
@@ -323,21 +321,30 @@ class Api:
             return self.run_verb(resource, verb, route, ctx, body, fmt)
 
     def idempotent_create(
-        self, request: ApiRequest, key: str, resource: Resource, route: Route, ctx: CallContext,
-        body: dict[str, Any], fmt: Format,
+        self,
+        request: ApiRequest,
+        key: str,
+        resource: Resource,
+        route: Route,
+        ctx: CallContext,
+        body: dict[str, Any],
+        fmt: Format,
     ) -> ApiResponse:
         """A POST with an Idempotency-Key: the key is claimed, the record made and the response kept
         in one transaction, so a retry replays the first answer and never creates twice."""
         if not key.strip() or len(key) > 255:
             raise invalid("Idempotency-Key", "must be 1 to 255 characters")
         principal = ctx.principal
-        scope = f"{ctx.apikey_id}:{principal.kind if principal else 'anonymous'}:{principal.user_id if principal else 0}"
+        scope = (
+            f"{ctx.apikey_id}:{principal.kind if principal else 'anonymous'}:{principal.user_id if principal else 0}"
+        )
         fingerprint = idempotency.fingerprint(request.method, request.path, request.body)
         with ctx.conn.transaction():
             stored = idempotency.claim(ctx.conn, scope, key, fingerprint, ctx.now)
             if stored is not None:
-                return ApiResponse(stored.status, stored.body, stored.media_type,
-                                   headers=[("Idempotent-Replayed", "true")])
+                return ApiResponse(
+                    stored.status, stored.body, stored.media_type, headers=[("Idempotent-Replayed", "true")]
+                )
             response = self.run_verb(resource, "create", route, ctx, body, fmt)
             idempotency.store(ctx.conn, scope, key, response.status, response.media_type, response.body)
             return response
@@ -346,8 +353,15 @@ class Api:
         with self.db.connect() as conn:
             caller = self.auth.identify(conn, credentials_of(request, params, {}), int(time.time()))
             principal = caller.principal
-            ctx = CallContext(conn=conn, settings=self.settings, principal=principal, apikey_id=caller.apikey_id,
-                              params=params, request_id=request.request_id, db=self.db)
+            ctx = CallContext(
+                conn=conn,
+                settings=self.settings,
+                principal=principal,
+                apikey_id=caller.apikey_id,
+                params=params,
+                request_id=request.request_id,
+                db=self.db,
+            )
             group_id = route.group_id
             if group_id is None:
                 given = params.get("group_id")
@@ -433,14 +447,13 @@ class Api:
         """The logged-in user as the login response shows it: its record plus `group_id` (main
         group) and `group_ids`."""
         resource = RESOURCES["pros"] if principal.kind == "pro" else RESOURCES.get("accounts")
-        ctx = CallContext(conn=conn, settings=self.settings, principal=principal, apikey_id=principal.apikey_id,
-                          params={}, db=self.db)
+        ctx = CallContext(
+            conn=conn, settings=self.settings, principal=principal, apikey_id=principal.apikey_id, params={}, db=self.db
+        )
         if resource is None:
             return {"id": principal.user_id, "email": principal.email, "group_id": principal.main_group_id}
         shape = shape_for(resource, "pro" if principal.kind == "pro" else "account")
-        row = conn.one(
-            f"SELECT {shape.select_list} FROM {resource.table} t WHERE t.id = ?", (principal.user_id,)
-        )
+        row = conn.one(f"SELECT {shape.select_list} FROM {resource.table} t WHERE t.id = ?", (principal.user_id,))
         assert row is not None
         record = handlers.render_rows(ctx, shape, [row], handlers.Formatters(ctx, shape, xml))[0]
         record["group_id"] = principal.main_group_id
