@@ -157,9 +157,7 @@ def prepare_data(floor_path: Path, rows: int, groups: int, fresh: bool) -> DataS
     }
     (building / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     building.rename(directory)  # only a complete data set ever carries the final name
-    return DataSet(
-        directory=directory, floor_db=directory / "floor.db", openrdv_db=directory / "openrdv.db", **meta
-    )
+    return DataSet(directory=directory, floor_db=directory / "floor.db", openrdv_db=directory / "openrdv.db", **meta)
 
 
 # -- servers ------------------------------------------------------------------------------------------
@@ -200,9 +198,7 @@ def http_request(
 class Server:
     """A server in its own process group, its output in a log file; stopped (the whole group) on exit."""
 
-    def __init__(
-        self, name: str, argv: Sequence[str], port: int, env: Mapping[str, str], log_dir: Path
-    ) -> None:
+    def __init__(self, name: str, argv: Sequence[str], port: int, env: Mapping[str, str], log_dir: Path) -> None:
         self.name, self.argv, self.port, self.env = name, list(argv), port, dict(env)
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -245,9 +241,7 @@ class Server:
                 return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}"
-                    ) from None
+                    raise SystemExit(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log_tail()}") from None
                 time.sleep(0.2)
 
     def stop(self) -> None:
@@ -436,9 +430,7 @@ end
 
 def wrk_version() -> str:
     done = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
-    return (
-        (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else "wrk"
-    )
+    return (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else "wrk"
 
 
 def ensure_wrk() -> bool:
@@ -512,8 +504,7 @@ def run_wrk(target: Target, seconds: float, connections: int, threads: int = 1) 
         non_2xx=data["status"],
         socket_errors={k: data[k] for k in ("connect", "read", "write", "timeout") if data[k]},
         bytes_per_response=data["bytes"] / max(1, data["requests"]),
-        raw=done.stdout.replace(line + "\n", "")
-        + (f"(printed percentiles: {text_latency})" if text_latency else ""),
+        raw=done.stdout.replace(line + "\n", "") + (f"(printed percentiles: {text_latency})" if text_latency else ""),
     )
 
 
@@ -620,9 +611,7 @@ def run_python_load(target: Target, seconds: float, connections: int) -> LoadRes
         "seconds": seconds,
         "connections": connections,
     }
-    done = subprocess.run(
-        [sys.executable, __file__, "loadgen", json.dumps(spec)], capture_output=True, text=True
-    )
+    done = subprocess.run([sys.executable, __file__, "loadgen", json.dumps(spec)], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"the load generator failed on {target.name}:\n{done.stderr}")
     data = json.loads(done.stdout)

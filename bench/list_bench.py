@@ -70,9 +70,7 @@ RESULTS = BENCH / "results" / "list_bench.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000, help="fiches in each database")
     parser.add_argument("--groups", type=int, default=100, help="groups the fiches are spread over")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per target")
@@ -91,6 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "round (against noise from other processes on the machine)",
     )
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases under bench/data/")
+    parser.add_argument("--data-only", action="store_true", help="generate (or check) the data, then stop")
     parser.add_argument(
         "--tool",
         choices=("auto", "wrk", "python"),
@@ -276,10 +275,11 @@ def profile(
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        if stack.startswith("process "):  # `process PID:"COMMAND LINE";thread (...);frame;...`
+        pid = ""
+        while stack.startswith("process "):  # `process PID:"COMMAND LINE";` for the server, then its worker
             pid, _, stack = stack[len("process ") :].partition(':"')
             stack = stack.partition('";')[2]
-            per_process[pid] += n
+        per_process[pid] += n
         frames = [f for f in stack.split(";") if f and not f.startswith("thread ")]
         if not frames:
             continue
@@ -397,10 +397,7 @@ def report(
             )
         )
         unit = " MB" if "RSS" in check["name"] and check["value"] is not None else ""
-        log(
-            f"{check['name']:<34}{value + unit:>10}  {check['target']:<10}{verdict(check['pass']):>6}  "
-            f"{check['note']}"
-        )
+        log(f"{check['name']:<34}{value + unit:>10}  {check['target']:<10}{verdict(check['pass']):>6}  {check['note']}")
     return checks, ratios
 
 
@@ -438,9 +435,7 @@ def idle_rss(server_pid: int) -> list[dict[str, Any]]:
     for pid in worker_pids(server_pid):
         kib = rss_kib(pid)
         if kib is not None:
-            found.append(
-                {"pid": pid, "mb": round(kib * 1024 / 1e6, 1), "kib": kib, "cmd": cmdline(pid)[:100]}
-            )
+            found.append({"pid": pid, "mb": round(kib * 1024 / 1e6, 1), "kib": kib, "cmd": cmdline(pid)[:100]})
     return found
 
 
@@ -488,8 +483,7 @@ def measure(args: argparse.Namespace, tool: str, data: DataSet) -> Measurements:
                 out.rounds.setdefault(target.name, []).append(result)
                 log(
                     f"  {result.rps:,.1f} req/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
-                    f"CPU cores {result.cpu_cores}"
-                    + (f"  !!! {result.errors} ERRORS" if result.errors else "")
+                    f"CPU cores {result.cpu_cores}" + (f"  !!! {result.errors} ERRORS" if result.errors else "")
                 )
         # several rounds: each target's best one (other processes on the machine only ever slow a run down)
         out.results = {name: max(runs, key=lambda r: r.rps) for name, runs in out.rounds.items()}
@@ -536,10 +530,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`cmd &`)
     started_at = dt.datetime.now(dt.UTC)
-    command = shlex.join(
-        [".venv/bin/python", "bench/list_bench.py", *(sys.argv[1:] if argv is None else argv)]
-    )
+    command = shlex.join([".venv/bin/python", "bench/list_bench.py", *(sys.argv[1:] if argv is None else argv)])
     log(
         f"list benchmark: {args.rows:,} fiches over {args.groups} groups, {args.duration:g} s per target, "
         f"{args.connections} connections, {WORKERS} workers per server"
@@ -547,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     tool, tool_name = choose_tool(args.tool)
     log(f"load tool: {tool_name}")
     data = get_data(args)
+    if args.data_only:
+        return 0
 
     load_before = os.getloadavg()
     m = measure(args, tool, data)  # the servers are stopped when it returns, whatever happened

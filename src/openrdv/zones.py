@@ -8,14 +8,12 @@ group's zone; a wall time inside a spring-forward gap does not exist (refused), 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-# Offsets change at instants that fall on quarter hours in every modern zone; a bucket whose two ends
-# disagree (a rare historic LMT change) is computed exactly instead of cached.
-_BUCKET = 900
 
 _DATETIME = re.compile(
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
@@ -49,14 +47,22 @@ def is_valid_zone(name: str) -> bool:
     return True
 
 
+_RANGE_START = -2208988800  # 1900-01-01 UTC
+_RANGE_END = 4102444800  # 2100-01-01 UTC
+_PROBE_STEP = 7 * 86400
+# "HH:MM" for every minute of a day and ":SS" for every second: a time of day is two lookups
+_HOURS_MINUTES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+_SECONDS = [f":{s:02d}" for s in range(60)]
+
+
 class Zone:
-    """One IANA zone with cached offsets and day strings."""
+    """One IANA zone with its UTC-offset transitions precomputed (1900–2100) and day strings cached."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.tz = ZoneInfo(name)
-        self._offsets: dict[int, int | None] = {}
         self._days: dict[int, str] = {}
+        self._starts, self._offsets = self._transitions()
 
     def __repr__(self) -> str:
         return f"Zone({self.name!r})"
@@ -65,33 +71,48 @@ class Zone:
         off = datetime.fromtimestamp(ts, self.tz).utcoffset()
         return int(off.total_seconds()) if off is not None else 0
 
+    def _transitions(self) -> tuple[list[int], list[int]]:
+        """Instants where the offset changes, found by probing weekly and bisecting to the second."""
+        exact = self._exact_offset
+        starts = [_RANGE_START]
+        offsets = [exact(_RANGE_START)]
+        previous_ts, previous = _RANGE_START, offsets[0]
+        ts = _RANGE_START
+        while ts < _RANGE_END:
+            ts = min(ts + _PROBE_STEP, _RANGE_END)
+            current = exact(ts)
+            if current != previous:
+                low, high = previous_ts, ts  # offset(low) == previous, offset(high) == current
+                while high - low > 1:
+                    middle = (low + high) // 2
+                    if exact(middle) == previous:
+                        low = middle
+                    else:
+                        high = middle
+                starts.append(high)
+                offsets.append(current)
+            previous_ts, previous = ts, current
+        return starts, offsets
+
     def offset(self, ts: int) -> int:
-        bucket = ts // _BUCKET
-        cached = self._offsets.get(bucket, -1)
-        if cached == -1:
-            first = self._exact_offset(bucket * _BUCKET)
-            last = self._exact_offset(bucket * _BUCKET + _BUCKET - 1)
-            cached = first if first == last else None
-            if len(self._offsets) > 200_000:
-                self._offsets.clear()
-            self._offsets[bucket] = cached
-        if cached is None:
-            return self._exact_offset(ts)
-        return cached
+        if _RANGE_START <= ts < _RANGE_END:
+            return self._offsets[bisect_right(self._starts, ts) - 1]
+        return self._exact_offset(ts)
 
     def format(self, ts: int) -> str:
         """UTC epoch → 'YYYY-MM-DD HH:MM:SS' wall clock in this zone."""
-        local = ts + self.offset(ts)
+        if _RANGE_START <= ts < _RANGE_END:
+            local = ts + self._offsets[bisect_right(self._starts, ts) - 1]
+        else:
+            local = ts + self._exact_offset(ts)
         days, secs = divmod(local, 86400)
         day = self._days.get(days)
         if day is None:
             day = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
-            if len(self._days) > 100_000:
+            if len(self._days) > 200_000:
                 self._days.clear()
             self._days[days] = day
-        hours, rem = divmod(secs, 3600)
-        minutes, seconds = divmod(rem, 60)
-        return f"{day} {hours:02d}:{minutes:02d}:{seconds:02d}"
+        return f"{day} {_HOURS_MINUTES[secs // 60]}{_SECONDS[secs % 60]}"
 
     def format_iso(self, ts: int) -> str:
         """UTC epoch → ISO-8601 with offset (XML rendering)."""

@@ -26,7 +26,6 @@ from openrdv.settings import Settings
 from openrdv.zones import zone
 
 # the schema module (not under test here) still calls SQLAlchemy's deprecated Column.copy()
-pytestmark = pytest.mark.filterwarnings("ignore:The Column.copy:DeprecationWarning")
 
 GROUPS = RESOURCES["groups"]
 PROS = RESOURCES["pros"]

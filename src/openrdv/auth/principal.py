@@ -98,33 +98,34 @@ class Authenticator:
     def load_principal(
         self, conn: Conn, kind: UserKind, user_id: int, apikey_id: int, session_digest: str | None
     ) -> Principal | None:
-        if kind == "pro":
-            row = conn.one("SELECT email, group_id FROM pros WHERE id = ?", (user_id,))
-            if row is None:
-                return None
-            memberships = conn.all(
-                "SELECT g.id, g.timezone FROM pro_groups m JOIN groups g ON g.id = m.group_id "
-                "WHERE m.pro_id = ? ORDER BY g.id",
-                (user_id,),
-            )
-        else:
-            row = conn.one("SELECT email, group_id FROM accounts WHERE id = ?", (user_id,))
-            if row is None:
-                return None
-            memberships = conn.all(
-                "SELECT g.id, g.timezone FROM groups g WHERE g.id = ? "
-                "OR g.id IN (SELECT group_id FROM fiches WHERE account_id = ?) ORDER BY g.id",
-                (row[1], user_id),
-            )
+        row = conn.one(f"SELECT email, group_id FROM {USER_TABLES[kind]} WHERE id = ?", (user_id,))
+        if row is None:
+            return None
         email, main_group = row
+
+        def memberships(group_id: int | None) -> list[tuple[int, str]]:
+            one = "" if group_id is None else " AND g.id = ?"
+            extra: tuple[int, ...] = () if group_id is None else (group_id,)
+            if kind == "pro":
+                sql = (
+                    "SELECT g.id, g.timezone FROM pro_groups m JOIN groups g ON g.id = m.group_id "
+                    f"WHERE m.pro_id = ?{one}"
+                )
+                return [(int(g), str(tz)) for g, tz in conn.all(sql, (user_id, *extra))]
+            # an account belongs to the group it registered with and to every group holding its fiche
+            sql = (
+                "SELECT g.id, g.timezone FROM groups g WHERE (g.id = ? "
+                f"OR g.id IN (SELECT group_id FROM fiches WHERE account_id = ?)){one}"
+            )
+            return [(int(g), str(tz)) for g, tz in conn.all(sql, (main_group, user_id, *extra))]
+
         return Principal(
             kind=kind,
             user_id=user_id,
             email=email,
             apikey_id=apikey_id,
             main_group_id=main_group,
-            group_ids=tuple(int(g) for g, _ in memberships),
-            zones={int(g): tz for g, tz in memberships},
+            memberships=memberships,
             session_digest=session_digest,
         )
 

@@ -74,7 +74,8 @@ def parse_collection(
         sort_field = candidate
     else:
         sort_param = None
-    dir_param = _scalar_param(params, "dir")
+    # dir is ignored without sort (and then echoed as null)
+    dir_param = _scalar_param(params, "dir") if sort_field is not None else None
     descending = False
     if dir_param is not None and str(dir_param).strip() != "":
         dir_param = str(dir_param).strip().lower()

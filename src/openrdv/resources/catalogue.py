@@ -24,7 +24,7 @@ from openrdv.resources.declaration import (
 
 PUBLIC_SQL = "t.\"deleted\" = ? AND t.\"publicname\" <> ''"
 CALENDAR_INTERVENTIONS = "calendar_interventions"
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")  # colorref of interventions and vevents
 
 
 class PublicCatalogue(Behaviour):
@@ -51,7 +51,7 @@ class InterventionBehaviour(PublicCatalogue):
         if not (values.get("name") or values.get("publicname") or "").strip():
             raise invalid("name", "can't be blank")
         color = values.get("colorref") or ""
-        if color and not _COLOR.match(color):
+        if color and not COLOR_RE.match(color):
             raise invalid("colorref", "must be a colour like #RRGGBB")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,18 +15,54 @@ from openrdv.zones import Zone, zone
 DEFAULT_ZONE = "Europe/Paris"
 
 
-@dataclass
-class Principal:
-    """An authenticated user (pro or account) and the API key it came with."""
+Memberships = Callable[[int | None], list[tuple[int, str]]]
 
-    kind: Literal["pro", "account"]
-    user_id: int
-    email: str
-    apikey_id: int
-    main_group_id: int | None
-    group_ids: tuple[int, ...]  # pro: memberships; account: its registration group
-    zones: dict[int, str] = field(default_factory=dict)  # group id → IANA zone name
-    session_digest: str | None = None
+
+class Principal:
+    """An authenticated user (pro or account) and the API key it came with.
+
+    Its groups are read lazily: a nested route needs one membership (one indexed lookup), only an
+    un-nested list needs them all — a pro may belong to a hundred groups."""
+
+    def __init__(
+        self,
+        kind: Literal["pro", "account"],
+        user_id: int,
+        email: str,
+        apikey_id: int,
+        main_group_id: int | None,
+        memberships: Memberships,
+        session_digest: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.user_id = user_id
+        self.email = email
+        self.apikey_id = apikey_id
+        self.main_group_id = main_group_id
+        self.session_digest = session_digest
+        self._memberships = memberships
+        self._zones: dict[int, str] | None = None
+        self._some_zones: dict[int, str | None] = {}
+
+    @property
+    def zones(self) -> dict[int, str]:
+        """Every group of the user → its time zone name."""
+        if self._zones is None:
+            self._zones = {int(g): str(tz) for g, tz in self._memberships(None)}
+        return self._zones
+
+    @property
+    def group_ids(self) -> tuple[int, ...]:
+        return tuple(sorted(self.zones))
+
+    def zone_of(self, group_id: int) -> str | None:
+        """The zone of one of the user's groups, or None when the user is not in that group."""
+        if self._zones is not None:
+            return self._zones.get(group_id)
+        if group_id not in self._some_zones:
+            found = self._memberships(group_id)
+            self._some_zones[group_id] = str(found[0][1]) if found else None
+        return self._some_zones[group_id]
 
 
 @dataclass
@@ -63,8 +100,10 @@ class CallContext:
     def zone_for(self, group_id: int | None) -> Zone:
         if group_id is not None and group_id == self.group_id and self.group_zone:
             return zone(self.group_zone)
-        if self.principal is not None and group_id is not None and group_id in self.principal.zones:
-            return zone(self.principal.zones[group_id])
+        if self.principal is not None and group_id is not None:
+            name = self.principal.zone_of(group_id)
+            if name is not None:
+                return zone(name)
         if group_id is not None:
             name = self.conn.scalar("SELECT timezone FROM groups WHERE id = ?", (group_id,))
             if name:

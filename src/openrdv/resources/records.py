@@ -19,13 +19,13 @@ Formatter = Callable[[int], str]
 
 
 def _expression(field: Field, index: int) -> str:
-    value = f"row[{index}]"
+    value = f"c{index}"
     if field.kind is Kind.BOOL:
-        return f"({value} is not None and bool({value}))"
+        return f"{value} == 1"  # SQLite gives 0/1, PostgreSQL True/False: both compare to 1
     if field.kind is Kind.DATETIME:
         return f"(fmt({value}) if {value} is not None else None)"
     if field.kind in (Kind.STR, Kind.TEXT, Kind.JSON):
-        return f"({value} if {value} is not None else '')"
+        return f"({value} or '')"
     if field.kind is Kind.REF and field.zero_when_null:
         return f"({value} or 0)"
     if field.kind is Kind.FLOAT:
@@ -56,7 +56,8 @@ class RecordShape:
         self.id_index = len(self.stored)
         self.zone_index = len(self.stored) + 1
         body = ",\n        ".join(f"{f.name!r}: {_expression(f, i)}" for i, f in enumerate(self.stored))
-        source = f"def render(row, fmt):\n    return {{\n        {body}\n    }}\n"
+        names = ", ".join(f"c{i}" for i in range(len(columns)))
+        source = f"def render(row, fmt):\n    {names}, = row\n    return {{\n        {body}\n    }}\n"
         namespace: dict[str, Any] = {"_number": _number}
         exec(compile(source, f"<record {resource.name}/{profile}>", "exec"), namespace)
         self._render: Callable[[Row, Formatter], dict[str, Any]] = namespace["render"]

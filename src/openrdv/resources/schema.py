@@ -5,6 +5,7 @@ Used by the Alembic migrations and nothing else at run time but `columns_of`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -65,10 +66,15 @@ def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Col
 
 
 # Columns a table holds beyond its declared fields (not readable or writable through the API).
-EXTRA_COLUMNS: dict[str, list[sa.Column[object]]] = {
-    "pros": [sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")],
-    "fiches": [sa.Column("account_id", sa.BigInteger(), nullable=True)],
-    "accounts": [sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")],
+def _credential_version() -> sa.Column[object]:
+    # bumped by a password change: the verified-credential caches of every server miss at once
+    return sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")
+
+
+EXTRA_COLUMNS: dict[str, Callable[[], list[sa.Column[object]]]] = {
+    "pros": lambda: [_credential_version()],
+    "fiches": lambda: [sa.Column("account_id", sa.BigInteger(), nullable=True)],
+    "accounts": lambda: [_credential_version()],
 }
 
 
@@ -81,7 +87,7 @@ def build_metadata() -> sa.MetaData:
     for resource in ordered:
         if not resource.owns_table:
             continue
-        resource_table(metadata, resource, [c.copy() for c in EXTRA_COLUMNS.get(resource.table, [])])
+        resource_table(metadata, resource, EXTRA_COLUMNS.get(resource.table, list)())
     pros = metadata.tables["pros"]
     sa.Index("ux_pros_email", sa.func.lower(pros.c.email), unique=True)
 

@@ -19,9 +19,10 @@ def guard_group(conn: Conn, principal: Principal | None, group_id: int) -> str:
     what they may see inside it is the public catalogue and their own rows (account scopes).
     """
     if principal is not None and principal.kind == "pro":
-        if group_id not in principal.zones:
+        name = principal.zone_of(group_id)
+        if name is None:
             raise NotFound()
-        return principal.zones[group_id]
+        return name
     name = conn.scalar("SELECT timezone FROM groups WHERE id = ?", (group_id,))
     if name is None:
         raise NotFound()

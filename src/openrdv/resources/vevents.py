@@ -12,6 +12,7 @@ from typing import Any
 
 from openrdv.booking.recurrence import parse_exdates, validate_rrule
 from openrdv.errors import invalid
+from openrdv.resources.catalogue import COLOR_RE
 from openrdv.resources.context import CallContext
 from openrdv.resources.custom import custom_fields
 from openrdv.resources.declaration import Behaviour, Field, Kind, ListFilter, Resource, id_field, timestamp_fields
@@ -32,6 +33,9 @@ class VeventBehaviour(Behaviour):
             raise invalid("end", "must not be before start")
         if end - start > MAX_EVENT_SECONDS:
             raise invalid("end", "must be within a year of start (use rrule for repeating events)")
+        color = values.get("colorref") or ""
+        if color and not COLOR_RE.match(color):
+            raise invalid("colorref", "must be a colour like #RRGGBB")
         fiche_id = values.get("fiche_id") or 0
         intervention_id = values.get("intervention_id") or 0
         rrule = (values.get("rrule") or "").strip()

@@ -33,16 +33,37 @@ def negotiate(suffix: str | None, format_param: object, accept: str) -> Format:
         if found is None:
             raise NotAcceptable(f"Unknown format '{format_param}': use format=json or format=xml.")
         return found
-    accept = accept.lower()
-    if not accept.strip():
+    return from_accept(accept)
+
+
+def from_accept(accept: str) -> Format:
+    """Accept → format, by q-value then order. A browser-style list that also names */* is ignored
+    (as Rails does) and gets the default, JSON."""
+    accept = accept.lower().strip()
+    if not accept:
         return "json"
-    media = [part.split(";")[0].strip() for part in accept.split(",")]
-    for item in media:
-        if item in ("application/json", "text/json", "application/*+json") or item.endswith("+json"):
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *options = [p.strip() for p in part.split(";")]
+        quality = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranked.append((quality, position, media))
+    if len(ranked) > 1 and any(media == "*/*" for _, _, media in ranked):
+        return "json"
+    for quality, _, media in sorted(ranked, key=lambda r: (-r[0], r[1])):
+        if quality <= 0:
+            continue
+        if media in ("application/json", "text/json") or media.endswith("+json"):
             return "json"
-        if item in ("application/xml", "text/xml") or item.endswith("+xml"):
+        if media in ("application/xml", "text/xml") or (media.endswith("+xml") and "xhtml" not in media):
             return "xml"
-    for item in media:
-        if item in ("*/*", "application/*", "text/*", ""):
+        if media in ("*/*", "application/*", "text/*"):
             return "json"
     raise NotAcceptable("None of the media types in Accept is offered: use application/json or application/xml.")

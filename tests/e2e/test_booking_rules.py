@@ -1,0 +1,222 @@
+"""POST appointments end to end: every booking refusal (codes 6-13) with its code, name and sentence, and
+how a pro's booking finds, creates or updates the customer's fiche and picks a calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .booking_helpers import (
+    assert_refused,
+    at,
+    build_shop,
+    create,
+    error_body,
+    ok,
+    register,
+    today,
+    weekday_ahead,
+)
+from .conftest import RunningServer, unique
+
+
+def test_6_max_rdv_number(server: RunningServer) -> None:
+    shop = build_shop(server)
+    shop.set_rules(rdv_max_upcoming=1)
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    with customer.client() as client:
+        first = ok(shop.book(client, at(monday, "09:00"), fiche={}), 201)
+        assert_refused(shop.book(client, at(monday + dt.timedelta(days=1), "09:00"), fiche={}), 6)
+        ok(client.delete(shop.path(f"appointments/{first['id']}")))
+        ok(shop.book(client, at(monday + dt.timedelta(days=1), "09:00"), fiche={}), 201)
+    # the limit is per customer: another one may still book
+    other = register(server, shop.group_id)
+    with other.client() as client:
+        ok(shop.book(client, at(monday + dt.timedelta(days=2), "09:00"), fiche={}), 201)
+    with shop.pro() as pro:  # and it counts the pro's bookings for that customer too
+        fiche = shop.new_fiche()
+        ok(shop.book(pro, at(monday, "10:00"), fiche={"id": fiche["id"]}), 201)
+        assert_refused(shop.book(pro, at(monday, "11:00"), fiche={"id": fiche["id"]}), 6)
+        assert len([r for r in shop.appointments(pro) if not r["deleted"]]) == 3
+
+
+def test_7_min_time_between(server: RunningServer) -> None:
+    shop = build_shop(server, capacity=3)
+    shop.set_rules(rdv_min_between=120)
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    with customer.client() as client:
+        ok(shop.book(client, at(monday, "09:00"), fiche={}), 201)  # 09:00-09:30
+        assert_refused(shop.book(client, at(monday, "10:30"), fiche={}), 7)
+        ok(shop.book(client, at(monday, "11:30"), fiche={}), 201)  # exactly 120 minutes after the end
+    other = register(server, shop.group_id)
+    with other.client() as client:
+        ok(shop.book(client, at(monday, "10:30"), fiche={}), 201)  # the rule is per customer
+
+
+def test_8_max_rdv_period(server: RunningServer) -> None:
+    shop = build_shop(server)
+    shop.set_rules(rdv_max_period=14)
+    customer = register(server, shop.group_id)
+    far = weekday_ahead(0, 3)  # 15 to 21 days ahead
+    with customer.client() as client:
+        assert_refused(shop.book(client, at(far, "09:00"), fiche={}), 8)
+        assert shop.slots_ok(client, far)["availabletimeslots"] == []
+        ok(shop.book(client, at(weekday_ahead(0, 1), "09:00"), fiche={}), 201)  # 1 to 7 days ahead
+    with shop.pro() as pro:  # the horizon binds the pro's bookings too
+        assert_refused(shop.book(pro, at(far, "10:00"), fiche={"id": shop.new_fiche()["id"]}), 8)
+        assert len(shop.appointments(pro)) == 1
+
+
+def test_9_min_time_rdv_and_the_past(server: RunningServer) -> None:
+    shop = build_shop(server)
+    customer = register(server, shop.group_id)
+    yesterday = today() - dt.timedelta(days=1)
+    with customer.client() as client:
+        assert_refused(shop.book(client, at(yesterday, "09:00"), fiche={}), 9)
+        assert_refused(shop.book(client, at(yesterday - dt.timedelta(days=365), "10:00"), fiche={}), 9)
+    shop.set_rules(rdv_min_notice=21 * 1440)
+    with customer.client() as client:
+        assert_refused(shop.book(client, at(weekday_ahead(0, 1), "09:00"), fiche={}), 9)
+        ok(shop.book(client, at(weekday_ahead(0, 4), "09:00"), fiche={}), 201)  # 22 to 28 days ahead
+    with shop.pro() as pro:
+        assert_refused(shop.book(pro, at(yesterday, "09:00"), fiche={"id": shop.new_fiche()["id"]}), 9)
+        assert len(shop.appointments(pro)) == 1
+
+
+def test_10_not_available(server: RunningServer) -> None:
+    shop = build_shop(server)
+    monday = shop.first_day
+    saturday = monday + dt.timedelta(days=5)
+    first, second = register(server, shop.group_id), register(server, shop.group_id)
+    elsewhere = shop.add_calendar("No service", intervention_ids=[])  # open, but not offering the service
+    with first.client() as client:
+        ok(shop.book(client, at(monday, "09:00"), calendar_id=shop.calendar_id, fiche={}), 201)
+    with second.client() as client:
+        taken = assert_refused(shop.book(client, at(monday, "09:00"), calendar_id=shop.calendar_id, fiche={}), 10)
+        assert "available" in taken["error"].lower()
+        assert_refused(shop.book(client, at(monday, "09:15"), fiche={}), 10)  # overlaps the taken one
+        for outside in (at(saturday, "09:00"), at(monday, "13:00"), at(monday, "08:45"), at(monday, "11:45")):
+            assert_refused(shop.book(client, outside, calendar_id=shop.calendar_id, fiche={}), 10)
+            assert_refused(shop.book(client, outside, fiche={}), 10)
+        assert_refused(shop.book(client, at(monday, "10:00"), calendar_id=elsewhere, fiche={}), 10)
+        ok(shop.book(client, at(monday, "09:30"), calendar_id=shop.calendar_id, fiche={}), 201)
+    with shop.pro() as pro:  # the pro's booking obeys the same availability
+        fiche = shop.new_fiche()
+        assert_refused(shop.book(pro, at(monday, "09:00"), calendar_id=shop.calendar_id,
+                                 fiche={"id": fiche["id"]}), 10)
+        assert_refused(shop.book(pro, at(saturday, "09:00"), fiche={"id": fiche["id"]}), 10)
+        assert sorted(r["start"] for r in shop.appointments(pro)) == [at(monday, "09:00"), at(monday, "09:30")]
+
+
+def test_11_email_already_exists(server: RunningServer) -> None:
+    shop = build_shop(server)
+    taken = register(server, shop.group_id)
+    other_group = build_shop(server)
+    with shop.anonymous() as web:
+        for email in (taken.email, taken.email.upper(), " " + taken.email.title()):
+            response = web.post("/accounts", json={"account": {"email": email.strip(), "group_id": shop.group_id,
+                                                               "password": "another-pw"}})
+            body = assert_refused(response, 11)
+            assert taken.email.split("@")[0].lower() in body["error"].lower()
+        # accounts are unique across the server, not per group; a form body is refused the same way
+        form = web.post("/accounts", data={"account[email]": taken.email, "account[group_id]": other_group.group_id,
+                                           "account[password]": "another-pw"})
+        assert_refused(form, 11)
+
+
+def test_12_same_time_rdv_on_another_calendar(server: RunningServer) -> None:
+    shop = build_shop(server)
+    other = shop.add_calendar("Second")
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    with customer.client() as client:
+        ok(shop.book(client, at(monday, "10:00"), calendar_id=shop.calendar_id, fiche={}), 201)
+        body = assert_refused(shop.book(client, at(monday, "10:15"), calendar_id=other, fiche={}), 12)
+        assert "time" in body["error"].lower()
+        assert_refused(shop.book(client, at(monday, "10:00"), calendar_id=other, fiche={}), 12)
+        ok(shop.book(client, at(monday, "10:30"), calendar_id=other, fiche={}), 201)  # touching is not overlapping
+    with shop.pro() as pro:
+        fiche = shop.new_fiche()
+        ok(shop.book(pro, at(monday, "09:00"), calendar_id=shop.calendar_id, fiche={"id": fiche["id"]}), 201)
+        assert_refused(shop.book(pro, at(monday, "09:00"), calendar_id=other, fiche={"id": fiche["id"]}), 12)
+        assert len(shop.appointments(pro)) == 3
+
+
+def test_13_email_not_found_and_a_known_email_finds_the_fiche(server: RunningServer) -> None:
+    shop = build_shop(server)
+    monday = shop.first_day
+    known = shop.new_fiche(email=f"{unique('known')}@e2e.example.org")
+    with shop.pro() as pro:
+        body = assert_refused(shop.book(pro, at(monday, "09:00"), fiche={"email": "unknown@x"}), 13)
+        assert "unknown@x" in body["error"]
+        found = ok(shop.book(pro, at(monday, "09:00"), fiche={"email": known["email"].upper()}), 201)
+        assert found["fiche_id"] == known["id"]
+        assert len(shop.appointments(pro)) == 1
+
+
+def test_pro_booking_creates_or_updates_the_fiche(server: RunningServer) -> None:
+    shop = build_shop(server, capacity=2)
+    monday = shop.first_day
+    email = f"{unique('new')}@e2e.example.org"
+    with shop.pro() as pro:
+        made = ok(shop.book(pro, at(monday, "09:00"), calendar_id=shop.calendar_id, fiche={
+            "lastname": "Martin", "firstname": "Léa", "email": email, "firstphone": "06 01 02 03 04"},
+            comments="by phone", websource="desk", from_web=0), 201)
+        fiche = ok(pro.get(shop.path(f"fiches/{made['fiche_id']}")))
+        assert (fiche["lastname"], fiche["firstname"], fiche["email"], fiche["firstphone"]) == (
+            "Martin", "Léa", email, "06 01 02 03 04")
+        assert made["fiche"]["id"] == fiche["id"] and made["from_web"] is False
+        assert made["comments"] == "by phone" and made["websource"] == "desk" and made["taker"] == shop.tenant.email
+
+        updated = ok(shop.book(pro, at(monday, "10:00"), calendar_id=shop.calendar_id,
+                               fiche={"id": fiche["id"], "firstphone": "07 99 99 99 99"}), 201)
+        assert updated["fiche_id"] == fiche["id"]
+        assert updated["fiche"]["firstphone"] == "07 99 99 99 99"
+        again = ok(pro.get(shop.path(f"fiches/{fiche['id']}")))
+        assert again["firstphone"] == "07 99 99 99 99" and again["lastname"] == "Martin"
+        # an invalid fiche is refused and nothing is booked
+        error_body(shop.book(pro, at(monday, "11:00"), fiche={"lastname": "Bad", "email": "not an email"}), 400)
+        assert len(shop.appointments(pro)) == 2
+        # a fiche of this group that does not exist
+        missing = shop.book(pro, at(monday, "11:00"), fiche={"id": 987654321})
+        assert missing.status_code in (400, 404), missing.text
+        assert len(shop.appointments(pro)) == 2
+
+
+def test_without_calendar_id_a_free_calendar_is_picked(server: RunningServer) -> None:
+    shop = build_shop(server)
+    second = shop.add_calendar("Second")
+    monday = shop.first_day
+    shop.add_block(shop.calendar_id, monday, "09:00", "12:00")
+    with shop.pro() as pro:
+        for hour in ("09:00", "10:00", "11:00"):
+            booked = ok(shop.book(pro, at(monday, hour), fiche={"id": shop.new_fiche()["id"]}), 201)
+            assert booked["calendar_id"] == second, booked
+        assert_refused(shop.book(pro, at(monday, "09:00"), fiche={"id": shop.new_fiche()["id"]}), 10)
+        # both free: the first booking takes either, the second the other one
+        tuesday = monday + dt.timedelta(days=1)
+        picked = {ok(shop.book(pro, at(tuesday, "09:00"), fiche={"id": shop.new_fiche()["id"]}), 201)["calendar_id"]
+                  for _ in range(2)}
+        assert picked == {shop.calendar_id, second}
+
+
+def test_booking_needs_a_date_services_and_a_customer(server: RunningServer) -> None:
+    shop = build_shop(server)
+    monday = shop.first_day
+    with shop.pro() as pro:
+        fiche = shop.new_fiche()
+        no_date = pro.post(shop.path("appointments"), json={"appointment": {
+            "intervention_ids": [shop.intervention_id], "fiche": {"id": fiche["id"]}}})
+        assert "date" in error_body(no_date, 400)["error"]
+        no_services = pro.post(shop.path("appointments"), json={"appointment": {
+            "date": at(monday, "09:00"), "fiche": {"id": fiche["id"]}}})
+        assert "intervention_ids" in error_body(no_services, 400)["error"]
+        bad_date = shop.book(pro, "someday", fiche={"id": fiche["id"]})
+        assert "date" in error_body(bad_date, 400)["error"]
+        no_fiche = shop.book(pro, at(monday, "09:00"))
+        assert "fiche" in error_body(no_fiche, 400)["error"]
+        other_service = create(pro, shop.path("interventions"), "intervention", {"name": "Z", "length": 10})
+        unoffered = shop.book(pro, at(monday, "09:00"), intervention_ids=[other_service["id"]], fiche={"id": fiche["id"]})
+        assert_refused(unoffered, 10)
+        assert shop.appointments(pro) == []
