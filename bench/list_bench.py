@@ -111,6 +111,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.floor = args.floor.resolve()
     if not args.floor.is_file():
         parser.error(f"--floor: no file {args.floor}")
+    if args.rounds < 1 or args.duration < 1 or args.connections < 1:
+        parser.error("--rounds, --duration and --connections must be at least 1")
     if args.rows < 25 * args.groups or args.groups < 1:
         parser.error("--rows must give every group at least one full page (25 fiches)")
     return args
@@ -137,7 +139,7 @@ def machine_info() -> dict[str, Any]:
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        ["git", "--no-optional-locks", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
         capture_output=True,
         text=True,
     ).stdout.strip()

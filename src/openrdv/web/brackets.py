@@ -23,7 +23,7 @@ class BracketError(ValueError):
 def split_key(key: str) -> list[str]:
     """'a[b][]' → ['a', 'b', '']; a key without brackets → [key]. Text after an unclosed bracket
     stays part of the name, so odd keys degrade to plain names rather than errors."""
-    head, sep, rest = key.partition("[")
+    head, sep, _ = key.partition("[")
     if not sep or not head:
         return [key]
     parts = [head]
