@@ -316,6 +316,24 @@ def machine_cpu_seconds() -> tuple[float, float]:
     return (sum(values) - idle) / _TICK, sum(values) / _TICK
 
 
+def busy_cores(seconds: float = 2.0) -> float:
+    """How many cores the whole machine kept busy over the next `seconds`."""
+    before = machine_cpu_seconds()[0]
+    time.sleep(seconds)
+    return (machine_cpu_seconds()[0] - before) / seconds
+
+
+def wait_quiet(limit: float, threshold: float = 0.15, seconds: float = 3.0) -> float:
+    """Wait (at most `limit` s) until the machine is quiet: less than `threshold` core busy over
+    `seconds`. Returns the last reading."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy = busy_cores(seconds)
+        if busy < threshold or time.monotonic() >= deadline:
+            return busy
+        log(f"  machine busy ({busy:.2f} cores used by other processes): waiting ...")
+
+
 class CpuMeter:
     """Where the CPU went during a load run, in cores: the server's workers, the load generator (a child
     of this process), and everything else on the machine (which skews the figures when it is not ~0)."""

@@ -52,6 +52,7 @@ from common import (
     rss_kib,
     run_python_load,
     run_wrk,
+    wait_quiet,
     worker_pids,
     wrk_version,
 )
@@ -105,6 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="after the measurements, load the session target again for SECONDS under "
         "py-spy (all openrdv workers) and print the hottest functions",
     )
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="first wait, at most SECONDS, until other processes leave the CPU idle")  # fmt: skip
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     args = parser.parse_args(argv)
@@ -545,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_only:
         return 0
 
+    if args.wait_quiet > 0:
+        log(f"waiting until the machine is quiet (at most {args.wait_quiet:g} s) ...")
+        log(f"  {wait_quiet(args.wait_quiet):.2f} cores busy")
     load_before = os.getloadavg()
     m = measure(args, tool, data)  # the servers are stopped when it returns, whatever happened
     load_after = os.getloadavg()

@@ -159,11 +159,10 @@ def build_document() -> dict[str, Any]:
                 }
             }
         }
-        prefixes = ["/api/v1/groups/{group_id}"] if resource.tenancy != "groups" else [""]
-        if resource.tenancy != "groups":
-            prefixes.append("/api/v1")
-        else:
+        if resource.tenancy in ("groups", "self"):
             prefixes = ["/api/v1"]
+        else:
+            prefixes = ["/api/v1/groups/{group_id}", "/api/v1"]
         for prefix in prefixes:
             group_param = (
                 [{"name": "group_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
@@ -225,6 +224,59 @@ def build_document() -> dict[str, Any]:
                 }
             if member:
                 paths[f"{prefix}/{resource.name}/{{id}}"] = member
+    slot_params = [
+        {
+            "name": "intervention_ids[]",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "array", "items": {"type": "integer"}},
+            "description": "the services to book",
+        },
+        {"name": "calendar_id", "in": "query", "schema": {"type": "integer"}},
+        {"name": "calendar_ids[]", "in": "query", "schema": {"type": "array", "items": {"type": "integer"}}},
+        {"name": "calendarset_ids[]", "in": "query", "schema": {"type": "array", "items": {"type": "integer"}}},
+        {"name": "start", "in": "query", "schema": {"type": "string"}, "description": "default: now"},
+        {"name": "end", "in": "query", "schema": {"type": "string"}, "description": "at most 31 days after start"},
+        {"name": "nDays", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 31}},
+        {"name": "cal_qty", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "min_capacity", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    ]
+    slots_schema = {
+        "type": "object",
+        "properties": {
+            "group_id": {"type": "integer"},
+            "firstSlot": {"type": ["string", "null"]},
+            "intervention_ids": {"type": "array", "items": {"type": "integer"}},
+            "calendar_id": {"type": ["integer", "null"]},
+            "calendar_ids": {"type": "array", "items": {"type": "integer"}},
+            "availabletimeslots": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "start": {"type": "string"},
+                        "capacity": {"type": "integer"},
+                        "calendar_ids": {"type": "array", "items": {"type": "integer"}},
+                    },
+                },
+            },
+        },
+    }
+    paths["/api/v1/groups/{group_id}/availabletimeslots"] = {
+        "get": {
+            "summary": "Free appointment starts (Booking API)",
+            "tags": ["availabletimeslots"],
+            "parameters": [
+                {"name": "group_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                *COMMON_PARAMS,
+                *slot_params,
+            ],
+            "responses": {
+                "200": {"description": "the slots", "content": {"application/json": {"schema": slots_schema}}},
+                **ERRORS,
+            },
+        }
+    }
     paths["/api/v1/sessions/login"] = {
         "post": {
             "summary": "Log in (pro[email]/pro[password] or account[email]/account[password])",

@@ -22,8 +22,14 @@ from .conftest import JSON_TYPE, RunningServer, Tenant, cookie, session_token, s
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
 BOOKING_NAMES = {
-    6: "MaxRdvNumber", 7: "MintimeBetween", 8: "MaxRdvPeriod", 9: "MintimeRdv", 10: "NotAvailable",
-    11: "EmailAlreadyExists", 12: "SameTimeRdv", 13: "EmailNotFound",
+    6: "MaxRdvNumber",
+    7: "MintimeBetween",
+    8: "MaxRdvPeriod",
+    9: "MintimeRdv",
+    10: "NotAvailable",
+    11: "EmailAlreadyExists",
+    12: "SameTimeRdv",
+    13: "EmailNotFound",
 }
 
 
@@ -52,7 +58,7 @@ def starts_of(body: dict[str, Any]) -> list[str]:
 def hours_of(body: dict[str, Any], day: dt.date) -> list[str]:
     """'HH:MM' of the offered starts on `day`."""
     prefix = day.isoformat() + " "
-    return [s[len(prefix):len(prefix) + 5] for s in starts_of(body) if s.startswith(prefix)]
+    return [s[len(prefix) : len(prefix) + 5] for s in starts_of(body) if s.startswith(prefix)]
 
 
 def grid(first: str, last: str, step: int = 15) -> list[str]:
@@ -139,21 +145,65 @@ def register(server: RunningServer, group_id: int, **fields: Any) -> Account:
     email = fields.pop("email", None) or f"{unique('cust')}@e2e.example.org"
     password = fields.pop("password", None) or "pw-" + secrets.token_hex(6)
     with anonymous_client(server) as client:
-        record = create(client, "/accounts", "account", {
-            "email": email, "group_id": group_id, "password": password,
-            "firstname": fields.pop("firstname", "Cust"), "lastname": fields.pop("lastname", unique("L")), **fields,
-        })
+        record = create(
+            client,
+            "/accounts",
+            "account",
+            {
+                "email": email,
+                "group_id": group_id,
+                "password": password,
+                "firstname": fields.pop("firstname", "Cust"),
+                "lastname": fields.pop("lastname", unique("L")),
+                **fields,
+            },
+        )
     return Account(int(record["id"]), email, password, account_login(server, email, sha1_hex(password)), server)
 
 
 def account_login(server: RunningServer, email: str, password: str) -> str:
     with server.client() as client:
-        response = client.post("/sessions/login.json", params={
-            "apikey": server.apikey, "account[email]": email, "account[password]": password,
-        })
+        response = client.post(
+            "/sessions/login.json",
+            params={
+                "apikey": server.apikey,
+                "account[email]": email,
+                "account[password]": password,
+            },
+        )
     body = ok(response)
     assert body["error"] is None and body["account"]["email"].lower() == email.lower(), body
     return session_token(response)
+
+
+# -- tenants ---------------------------------------------------------------------------------------------
+def fresh_tenant(server: RunningServer, timezone: str = "Europe/Paris") -> Tenant:
+    """A new group and a new pro in it, made by the operator code the `openrdv group create` / `pro create`
+    commands run (openrdv.services), in this process: ``server.new_tenant()`` does the same through two
+    command runs, which costs a second or more each and the booking tests need dozens of groups."""
+    from openrdv import services
+    from openrdv.db.engine import Database
+    from openrdv.settings import Settings
+
+    settings = Settings.from_env(database_url=server.database_url)
+    database = Database(server.database_url, pool_size=1)
+    tag = unique("b")
+    email = f"{tag}@e2e.example.org"
+    password = "pw-" + secrets.token_hex(8)
+    try:
+        group = services.create(
+            database, settings, "groups", {"name": f"E2E {tag}", "timezone": timezone, "urlname": tag.lower()}
+        )
+        pro = services.create(
+            database,
+            settings,
+            "pros",
+            {"email": email, "password": password, "firstname": "Test", "lastname": tag},
+            group_id=int(group["id"]),
+        )
+    finally:
+        database.close()
+    return Tenant(group_id=int(group["id"]), email=email, password=password, pro_id=int(pro["id"]))
 
 
 # -- a bookable group ------------------------------------------------------------------------------------
@@ -192,14 +242,23 @@ class Shop:
         return group
 
     def add_calendar(
-        self, name: str | None = None, *, capacity: int = 1, interval: int = 15, publicname: str | None = None,
-        intervention_ids: list[int] | None = None, calendarset_id: int | None = None,
-        opening: tuple[str, str] | None = ("09:00", "12:00"), rrule: str = WEEKDAYS,
+        self,
+        name: str | None = None,
+        *,
+        capacity: int = 1,
+        interval: int = 15,
+        publicname: str | None = None,
+        intervention_ids: list[int] | None = None,
+        calendarset_id: int | None = None,
+        opening: tuple[str, str] | None = ("09:00", "12:00"),
+        rrule: str = WEEKDAYS,
     ) -> int:
         """A calendar offering the shop's service (or `intervention_ids`), with its own weekly opening."""
         name = name or unique("cal")
         fields: dict[str, Any] = {
-            "name": name, "publicname": name if publicname is None else publicname, "capacity": capacity,
+            "name": name,
+            "publicname": name if publicname is None else publicname,
+            "capacity": capacity,
             "interval": interval,
             "intervention_ids": [self.intervention_id] if intervention_ids is None else intervention_ids,
         }
@@ -211,11 +270,20 @@ class Shop:
             self.add_opening(calendar_id, self.first_day, *opening, rrule=rrule)
         return calendar_id
 
-    def add_intervention(self, *, length: int = 30, publicname: str | None = None,
-                         interventionset_id: int | None = None, calendar_ids: list[int] | None = None) -> int:
+    def add_intervention(
+        self,
+        *,
+        length: int = 30,
+        publicname: str | None = None,
+        interventionset_id: int | None = None,
+        calendar_ids: list[int] | None = None,
+    ) -> int:
         name = unique("svc")
-        fields: dict[str, Any] = {"name": name, "publicname": name if publicname is None else publicname,
-                                  "length": length}
+        fields: dict[str, Any] = {
+            "name": name,
+            "publicname": name if publicname is None else publicname,
+            "length": length,
+        }
         if interventionset_id is not None:
             fields["interventionset_id"] = interventionset_id
         with self.pro() as client:
@@ -235,14 +303,32 @@ class Shop:
         with self.pro() as client:
             return create(client, self.path("vevents"), "vevent", fields)
 
-    def add_opening(self, calendar_id: int, day: dt.date, start: str, end: str, *, rrule: str = "",
-                    exdates: str = "", end_day: dt.date | None = None) -> int:
-        return int(self.add_vevent(calendar_id=calendar_id, type="VfreebusyEvent", start=at(day, start),
-                                   end=at(end_day or day, end), rrule=rrule, exdates=exdates)["id"])
+    def add_opening(
+        self,
+        calendar_id: int,
+        day: dt.date,
+        start: str,
+        end: str,
+        *,
+        rrule: str = "",
+        exdates: str = "",
+        end_day: dt.date | None = None,
+    ) -> int:
+        return int(
+            self.add_vevent(
+                calendar_id=calendar_id,
+                type="VfreebusyEvent",
+                start=at(day, start),
+                end=at(end_day or day, end),
+                rrule=rrule,
+                exdates=exdates,
+            )["id"]
+        )
 
     def add_block(self, calendar_id: int, day: dt.date, start: str, end: str, text: str = "Lunch") -> int:
-        record = self.add_vevent(calendar_id=calendar_id, start=at(day, start), end=at(day, end), text=text,
-                                 fiche_id=0, intervention_id=0)
+        record = self.add_vevent(
+            calendar_id=calendar_id, start=at(day, start), end=at(day, end), text=text, fiche_id=0, intervention_id=0
+        )
         assert record["fiche_id"] == 0 and record["intervention_id"] == 0, record
         return int(record["id"])
 
@@ -259,18 +345,30 @@ class Shop:
         assert body["firstSlot"] == (body["availabletimeslots"][0]["start"] if body["availabletimeslots"] else None)
         return body
 
-    def book(self, client: httpx.Client, date: str, *, calendar_id: int | None = None,
-             intervention_ids: list[int] | None = None, fiche: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None, group_id: int | None = None, **extra: Any) -> httpx.Response:
+    def book(
+        self,
+        client: httpx.Client,
+        date: str,
+        *,
+        calendar_id: int | None = None,
+        intervention_ids: list[int] | None = None,
+        fiche: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        group_id: int | None = None,
+        **extra: Any,
+    ) -> httpx.Response:
         appointment: dict[str, Any] = {
-            "date": date, "intervention_ids": intervention_ids or [self.intervention_id], **extra,
+            "date": date,
+            "intervention_ids": intervention_ids or [self.intervention_id],
+            **extra,
         }
         if calendar_id is not None:
             appointment["calendar_id"] = calendar_id
         if fiche is not None:
             appointment["fiche"] = fiche
-        return client.post(f"/groups/{group_id or self.group_id}/appointments", json={"appointment": appointment},
-                           headers=headers)
+        return client.post(
+            f"/groups/{group_id or self.group_id}/appointments", json={"appointment": appointment}, headers=headers
+        )
 
     def new_fiche(self, **fields: Any) -> dict[str, Any]:
         data = {"lastname": unique("Doe"), "firstname": "John", **fields}
@@ -283,28 +381,56 @@ class Shop:
 
 
 def build_shop(
-    server: RunningServer, *, timezone: str = "Europe/Paris", capacity: int = 1, interval: int = 15, length: int = 30,
-    opening: tuple[str, str] = ("09:00", "12:00"), rrule: str = WEEKDAYS, first_day: dt.date | None = None,
+    server: RunningServer,
+    *,
+    timezone: str = "Europe/Paris",
+    capacity: int = 1,
+    interval: int = 15,
+    length: int = 30,
+    opening: tuple[str, str] = ("09:00", "12:00"),
+    rrule: str = WEEKDAYS,
+    first_day: dt.date | None = None,
 ) -> Shop:
     """A new tenant whose group has one public set, one public service of `length` minutes and one public
     calendar offering it, open `opening` on weekdays (by default) from next week's Monday."""
     zone = ZoneInfo(timezone)
-    tenant = server.new_tenant(timezone=timezone)
+    tenant = fresh_tenant(server, timezone)
     first = first_day or weekday_ahead(0, 1, zone)
     with pro_client(server, tenant) as client:
         group = f"/groups/{tenant.group_id}"
-        set_id = create(client, f"{group}/interventionsets", "interventionset",
-                        {"name": "Set", "publicname": "Soins"})["id"]
-        intervention_id = create(client, f"{group}/interventions", "intervention",
-                                 {"name": "Cut", "publicname": "Coupe", "length": length,
-                                  "interventionset_id": set_id})["id"]
-        calendar_id = create(client, f"{group}/calendars", "calendar",
-                             {"name": "Main", "publicname": "Agenda", "capacity": capacity, "interval": interval,
-                              "intervention_ids": [intervention_id]})["id"]
-        opening_id = create(client, f"{group}/vevents", "vevent", {
-            "calendar_id": calendar_id, "type": "VfreebusyEvent", "start": at(first, opening[0]),
-            "end": at(first, opening[1]), "rrule": rrule,
-        })["id"]
+        set_id = create(client, f"{group}/interventionsets", "interventionset", {"name": "Set", "publicname": "Soins"})[
+            "id"
+        ]
+        intervention_id = create(
+            client,
+            f"{group}/interventions",
+            "intervention",
+            {"name": "Cut", "publicname": "Coupe", "length": length, "interventionset_id": set_id},
+        )["id"]
+        calendar_id = create(
+            client,
+            f"{group}/calendars",
+            "calendar",
+            {
+                "name": "Main",
+                "publicname": "Agenda",
+                "capacity": capacity,
+                "interval": interval,
+                "intervention_ids": [intervention_id],
+            },
+        )["id"]
+        opening_id = create(
+            client,
+            f"{group}/vevents",
+            "vevent",
+            {
+                "calendar_id": calendar_id,
+                "type": "VfreebusyEvent",
+                "start": at(first, opening[0]),
+                "end": at(first, opening[1]),
+                "rrule": rrule,
+            },
+        )["id"]
     return Shop(server, tenant, int(set_id), int(intervention_id), int(calendar_id), int(opening_id), first, zone)
 
 
@@ -315,7 +441,7 @@ def count_rows(server: RunningServer, sql: str, params: tuple[Any, ...] = ()) ->
     if url.startswith("sqlite:///"):
         import sqlite3
 
-        conn = sqlite3.connect(url[len("sqlite:///"):], timeout=30)
+        conn = sqlite3.connect(url[len("sqlite:///") :], timeout=30)
         try:
             return int(conn.execute(sql, params).fetchone()[0])
         finally:

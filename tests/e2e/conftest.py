@@ -12,9 +12,10 @@ Database: SQLite in a temporary directory by default; PostgreSQL when ``OPENRDV_
 ``postgresql://`` URL (its ``public`` schema is dropped and recreated). ``provision_database`` is the
 one place that makes that choice.
 
-The session server runs with ``OPENRDV_LOGIN_ATTEMPTS=1000``: every client of the test suite comes
-from 127.0.0.1, and failed logins are counted per client address too, so the default allowance would
-let unrelated tests throttle each other. Throttling itself is tested on dedicated servers.
+Servers run with ``OPENRDV_LOGIN_ATTEMPTS=1000`` unless the test's env says otherwise: every client of
+the suite comes from 127.0.0.1, failed logins are counted per client address in the (shared) database,
+and the default allowance would let unrelated tests throttle each other. Throttling itself is tested
+on dedicated servers, with requests from other loopback addresses (``login(..., local_address=...)``).
 """
 
 from __future__ import annotations
@@ -64,9 +65,15 @@ def basic_header(email: str, password: str) -> str:
 
 
 # -- the command line ------------------------------------------------------------------------------------
+def clean_environment() -> dict[str, str]:
+    """This process's environment without any OPENRDV_* setting (a developer's shell may have some):
+    servers and commands get exactly the settings a test asks for."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("OPENRDV_")}
+
+
 def run_cli(database_url: str, *args: str, as_json: bool = True) -> Any:
     """`openrdv <args> [--json]` against `database_url`; the parsed JSON (or the stdout text)."""
-    env = {**os.environ, "OPENRDV_DATABASE_URL": database_url}
+    env = {**clean_environment(), "OPENRDV_DATABASE_URL": database_url}
     command = [OPENRDV_CLI, *args, *(["--json"] if as_json else [])]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:
@@ -219,7 +226,7 @@ def launch(database_url: str, log_path: Path, env: dict[str, str] | None = None)
     """Start `openrdv serve` and wait until /healthz answers; the process and its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, "OPENRDV_ENVIRONMENT": "sandbox", "PYTHONUNBUFFERED": "1"}
+    full_env = {**clean_environment(), "OPENRDV_ENVIRONMENT": "sandbox", "PYTHONUNBUFFERED": "1"}
     full_env.update(env or {})
     full_env["OPENRDV_DATABASE_URL"] = database_url
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed right after
@@ -336,7 +343,7 @@ def start_server(_e2e_state: _SessionState, tmp_path: Path) -> Iterator[StartSer
         else:
             database = _e2e_state.database
             data = _e2e_state.data
-        running = start(database.url, tmp_path / f"server{n}.log", env, data)
+        running = start(database.url, tmp_path / f"server{n}.log", {**SHARED_SERVER_ENV, **(env or {})}, data)
         started.append(running)
         return running
 
@@ -403,12 +410,15 @@ def login(
     how: str = "query",
     apikey: str | None = None,
     suffix: str = ".json",
+    local_address: str | None = None,
 ) -> httpx.Response:
     """POST /sessions/login with the credentials in the query ('query'), a form body ('form', with
-    the apikey in the query and in the body, as migclic does) or a JSON body ('json')."""
+    the apikey in the query and in the body, as migclic does) or a JSON body ('json').
+    `local_address` (e.g. 127.0.0.9) makes the request come from another client address."""
     key = server.apikey if apikey is None else apikey
     path = f"/sessions/login{suffix}"
-    with server.client() as client:
+    transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
+    with server.client(transport=transport) as client:
         if how == "query":
             return client.post(path, params={"apikey": key, "pro[email]": email, "pro[password]": password})
         if how == "form":

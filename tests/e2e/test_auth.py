@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import httpx
@@ -29,6 +30,17 @@ from .conftest import (
 def tenant(server: RunningServer) -> Tenant:
     """A tenant that the tests of this module only read (never change)."""
     return server.new_tenant()
+
+
+@pytest.fixture(scope="module")
+def writable(server: RunningServer) -> Tenant:
+    """A tenant whose group the tests of this module may change, each test a field of its own."""
+    return server.new_tenant()
+
+
+def other_address() -> str:
+    """A loopback address of its own: failed logins are counted per client address too."""
+    return f"127.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
 
 
 def get_group(server: RunningServer, group_id: int, **kw: object) -> httpx.Response:
@@ -121,30 +133,33 @@ def test_revoked_key_is_refused_and_its_sessions_die(server: RunningServer, tena
     assert get_pros(server, tenant.group_id, params={"apikey": server.apikey}, auth=tenant.auth).status_code == 200
 
 
-def test_apikey_in_a_json_body_works_for_put(server: RunningServer) -> None:
+def test_apikey_in_a_json_body_works_for_put(server: RunningServer, writable: Tenant) -> None:
     """The official PHP client sends the apikey inside the JSON body of POST/PUT."""
-    own = server.new_tenant()
-    with server.client(auth=own.auth) as client:
-        response = client.put(f"/groups/{own.group_id}",
+    with server.client(auth=writable.auth) as client:
+        response = client.put(f"/groups/{writable.group_id}",
                               json={"apikey": server.apikey, "group": {"phone": "01 83 62 04 04"}})
         assert response.status_code == 200, response.text
         assert response.json()["phone"] == "01 83 62 04 04"
         assert "apikey" not in response.json()
-        again = client.get(f"/groups/{own.group_id}", params={"apikey": server.apikey})
+        again = client.get(f"/groups/{writable.group_id}", params={"apikey": server.apikey})
         assert again.json()["phone"] == "01 83 62 04 04"
 
 
-def test_strict_apikey_refuses_a_body_key(server: RunningServer, start_server: StartServer) -> None:
+def test_strict_apikey_refuses_a_body_key(server: RunningServer, writable: Tenant,
+                                          start_server: StartServer) -> None:
     strict = start_server({"OPENRDV_STRICT_APIKEY": "1"})
-    own = strict.new_tenant()
-    with strict.client(auth=own.auth) as client:
-        refused = client.put(f"/groups/{own.group_id}", json={"apikey": strict.apikey, "group": {"phone": "0102"}})
+    with strict.client(auth=writable.auth) as client:
+        refused = client.put(f"/groups/{writable.group_id}", json={"apikey": strict.apikey, "group": {"fax": "0102"}})
         assert_401(refused)
-        assert client.get(f"/groups/{own.group_id}", params={"apikey": strict.apikey}).json()["phone"] == ""
-        accepted = client.put(f"/groups/{own.group_id}", params={"apikey": strict.apikey},
-                              json={"group": {"phone": "0102"}})
+        assert client.get(f"/groups/{writable.group_id}", params={"apikey": strict.apikey}).json()["fax"] == ""
+        accepted = client.put(f"/groups/{writable.group_id}", params={"apikey": strict.apikey},
+                              json={"group": {"fax": "0102"}})
         assert accepted.status_code == 200, accepted.text
-        assert accepted.json()["phone"] == "0102"
+        assert accepted.json()["fax"] == "0102"
+    # the same body key is fine on a server that is not strict
+    with server.client(auth=writable.auth) as client:
+        lenient = client.put(f"/groups/{writable.group_id}", json={"apikey": server.apikey, "group": {"fax": "0103"}})
+        assert lenient.status_code == 200, lenient.text
 
 
 # -- sessions --------------------------------------------------------------------------------------------
@@ -341,27 +356,40 @@ def check_429(response: httpx.Response) -> None:
     assert 1 <= int(retry) <= 900
 
 
-def test_login_throttled_per_email(start_server: StartServer) -> None:
-    limited = start_server({"OPENRDV_LOGIN_ATTEMPTS": "3"}, fresh_database=True)
-    other_email, other_password = f"{unique('other')}@e2e.example.org", "other-password-1"
-    with limited.client(auth=(limited.pro_email, limited.pro_password)) as client:
-        created = client.post(f"/groups/{limited.group_id}/pros", params={"apikey": limited.apikey},
-                              json={"pro": {"email": other_email, "password": other_password}})
-        assert created.status_code == 201, created.text
+def new_pro(server: RunningServer, tenant: Tenant) -> tuple[str, str]:
+    """A pro of its own (e-mail, password) in the tenant's group, made through the API."""
+    email, password = f"{unique('throttled')}@e2e.example.org", "pro-password-" + unique("")
+    with server.client(auth=tenant.auth, params={"apikey": server.apikey}) as client:
+        created = client.post(f"/groups/{tenant.group_id}/pros", json={"pro": {"email": email, "password": password}})
+    assert created.status_code == 201, created.text
+    return email, password
+
+
+def test_login_throttled_per_email(server: RunningServer, writable: Tenant, start_server: StartServer) -> None:
+    limited = start_server({"OPENRDV_LOGIN_ATTEMPTS": "3"})
+    email, password = new_pro(server, writable)
+    other_email, other_password = new_pro(server, writable)
+    address = other_address()
     for n in range(3):
-        assert login(limited, limited.pro_email, f"wrong-password-{n}").status_code == 401
-    check_429(login(limited, limited.pro_email, sha1_hex(limited.pro_password)))
-    with limited.client() as client:
-        basic = client.get(f"/groups/{limited.group_id}/pros", params={"apikey": limited.apikey},
-                           auth=(limited.pro_email, limited.pro_password))
+        assert login(limited, email, f"wrong-password-{n}", local_address=address).status_code == 401
+    check_429(login(limited, email, sha1_hex(password), local_address=address))
+    check_429(login(limited, email, sha1_hex(password), local_address=other_address()))  # from anywhere
+    with limited.client(transport=httpx.HTTPTransport(local_address=address)) as client:
+        basic = client.get(f"/groups/{writable.group_id}/pros", params={"apikey": limited.apikey},
+                           auth=(email, password))
     check_429(basic)
     # another e-mail from the same address is not throttled by it
-    assert login(limited, other_email, sha1_hex(other_password)).status_code == 200
+    assert login(limited, other_email, sha1_hex(other_password), local_address=address).status_code == 200
 
 
-def test_login_throttled_per_client_address(start_server: StartServer) -> None:
-    limited = start_server({"OPENRDV_LOGIN_ATTEMPTS": "2"}, fresh_database=True)
+def test_login_throttled_per_client_address(server: RunningServer, writable: Tenant,
+                                            start_server: StartServer) -> None:
+    limited = start_server({"OPENRDV_LOGIN_ATTEMPTS": "2"})
+    email, password = new_pro(server, writable)
+    address = other_address()
     for _ in range(2 * 5):  # the address allowance is five times the per-e-mail one
         ghost = f"{unique('ghost')}@e2e.example.org"
-        assert login(limited, ghost, "wrong-password").status_code == 401
-    check_429(login(limited, limited.pro_email, sha1_hex(limited.pro_password)))
+        assert login(limited, ghost, "wrong-password", local_address=address).status_code == 401
+    check_429(login(limited, email, sha1_hex(password), local_address=address))
+    # the same user from another address is let in
+    assert login(limited, email, sha1_hex(password), local_address=other_address()).status_code == 200

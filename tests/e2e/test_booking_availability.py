@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from xml.etree import ElementTree
 
 from .booking_helpers import (
     at,
@@ -61,8 +62,16 @@ def test_a_busy_end_is_offered_off_the_grid(server: RunningServer) -> None:
     short = shop.add_intervention(length=20, calendar_ids=[shop.calendar_id])
     fiche = shop.new_fiche()
     with shop.pro() as pro:
-        ok(shop.book(pro, at(tuesday, "10:30"), calendar_id=shop.calendar_id, intervention_ids=[short],
-                     fiche={"id": fiche["id"]}), 201)
+        ok(
+            shop.book(
+                pro,
+                at(tuesday, "10:30"),
+                calendar_id=shop.calendar_id,
+                intervention_ids=[short],
+                fiche={"id": fiche["id"]},
+            ),
+            201,
+        )
     with shop.anonymous() as web:
         body = shop.slots_ok(web, start=at(monday, "00:00"), nDays=2)
     assert hours_of(body, monday) == ["09:40", *grid("09:45", "11:30")]
@@ -75,15 +84,21 @@ def test_blocks_take_time_notes_do_not_deleted_events_are_ignored(server: Runnin
     monday = shop.first_day
     tuesday, wednesday, thursday = (monday + dt.timedelta(days=n) for n in (1, 2, 3))
     shop.add_block(shop.calendar_id, monday, "10:00", "11:00")
-    note = shop.add_vevent(calendar_id=shop.calendar_id, note=1, start=at(tuesday, "00:00"),
-                           end=at(tuesday, "00:00"), text="Remember the keys")
+    note = shop.add_vevent(
+        calendar_id=shop.calendar_id,
+        note=1,
+        start=at(tuesday, "00:00"),
+        end=at(tuesday, "00:00"),
+        text="Remember the keys",
+    )
     assert note["note"] is True
     gone_block = shop.add_block(shop.calendar_id, wednesday, "09:00", "12:00")
     fiche = shop.new_fiche()
     with shop.pro() as pro:
         ok(pro.delete(shop.path(f"vevents/{gone_block}")))
-        cancelled = ok(shop.book(pro, at(thursday, "09:00"), calendar_id=shop.calendar_id,
-                                 fiche={"id": fiche["id"]}), 201)
+        cancelled = ok(
+            shop.book(pro, at(thursday, "09:00"), calendar_id=shop.calendar_id, fiche={"id": fiche["id"]}), 201
+        )
         ok(pro.delete(shop.path(f"appointments/{cancelled['id']}")))
         # a block removed with PUT deleted=1
         friday = monday + dt.timedelta(days=4)
@@ -165,13 +180,13 @@ def test_min_notice_and_max_period_trim_the_offer(server: RunningServer) -> None
         return (moment.timestamp() - reference) / 60
 
     first, _, before, after = first_and_last(nDays=1)
-    assert 0 <= minutes(first, before) and minutes(first, after) < 15, (first, before)
+    assert minutes(first, before) >= 0 and minutes(first, after) < 15, (first, before)
     shop.set_rules(rdv_min_notice=120)
     first, _, before, after = first_and_last(nDays=1)
-    assert 120 <= minutes(first, before) and minutes(first, after) < 135, (first, before)
+    assert minutes(first, before) >= 120 and minutes(first, after) < 135, (first, before)
     shop.set_rules(rdv_min_notice=0, rdv_max_period=2)
     _, last, before, after = first_and_last(nDays=7)
-    assert 2 * 1440 - 15 < minutes(last, before) and minutes(last, after) <= 2 * 1440, (last, before)
+    assert minutes(last, before) > 2 * 1440 - 15 and minutes(last, after) <= 2 * 1440, (last, before)
 
 
 def test_window_and_parameter_limits(server: RunningServer) -> None:
@@ -200,8 +215,9 @@ def test_accounts_and_anonymous_see_only_the_public_catalogue(server: RunningSer
     private_service = shop.add_intervention(publicname="", calendar_ids=[shop.calendar_id])
     with shop.pro() as pro:
         hidden_set = create(pro, shop.path("interventionsets"), "interventionset", {"name": "Hidden", "publicname": ""})
-    in_hidden_set = shop.add_intervention(publicname="Visible name", interventionset_id=hidden_set["id"],
-                                          calendar_ids=[shop.calendar_id])
+    in_hidden_set = shop.add_intervention(
+        publicname="Visible name", interventionset_id=hidden_set["id"], calendar_ids=[shop.calendar_id]
+    )
     monday = shop.first_day
     customer = register(server, shop.group_id)
 
@@ -215,8 +231,9 @@ def test_accounts_and_anonymous_see_only_the_public_catalogue(server: RunningSer
         for client in (web, account):
             public = shop.slots_ok(client, monday)
             assert public["calendar_ids"] == [shop.calendar_id]
-            assert all(s["calendar_ids"] == [shop.calendar_id] and s["capacity"] == 1
-                       for s in public["availabletimeslots"])
+            assert all(
+                s["calendar_ids"] == [shop.calendar_id] and s["capacity"] == 1 for s in public["availabletimeslots"]
+            )
             assert shop.slots_ok(client, monday, calendar_id=hidden)["availabletimeslots"] == []
             for service in (private_service, in_hidden_set):
                 refused = error_body(shop.slots(client, monday, **{"intervention_ids[]": service}), 400)
@@ -269,3 +286,24 @@ def test_a_weekly_opening_keeps_its_local_time_across_dst(server: RunningServer)
                 body = shop.slots_ok(web, monday)
                 assert body["firstSlot"] == at(monday, "09:00"), (monday, body["firstSlot"])
                 assert hours_of(body, monday) == MORNING
+
+
+def test_xml_slot_starts_carry_their_utc_offset(server: RunningServer) -> None:
+    """CONTRACT §2: datetimes are ISO-8601 with offset in XML; across DST the offset changes, 09:00 stays."""
+    shop = build_shop(server, rrule="FREQ=WEEKLY;BYDAY=MO")
+    shop.set_rules(rdv_max_period=400)
+    now = today()
+    year = now.year if last_sunday(now.year, 3) > shop.first_day else now.year + 1
+    sunday = last_sunday(year, 3)
+    expected = {sunday - dt.timedelta(days=6): "+01:00", sunday + dt.timedelta(days=1): "+02:00"}
+    with shop.anonymous() as web:
+        for monday, offset in expected.items():
+            response = shop.slots(web, monday, format="xml")
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"].startswith("application/xml"), response.headers
+            root = ElementTree.fromstring(response.content)
+            first = f"{monday.isoformat()}T09:00:00{offset}"
+            assert root.findtext("firstSlot") == first, response.text[:400]
+            starts = [e.text for e in root.iter("start")]
+            assert starts[0] == first and len(starts) == len(MORNING), starts
+            assert all(s is not None and s.endswith(offset) for s in starts), starts

@@ -20,9 +20,22 @@ from .booking_helpers import (
 )
 from .conftest import RunningServer, sha1_hex, unique
 
-BOOKING_SETTINGS = ("inactive", "open", "openData", "calendarChoice", "anyCalendar", "validateEmail",
-                    "display_intervention_length", "display_intervention_price", "max_multirdvs", "timezone",
-                    "rdv_min_notice", "rdv_max_period", "rdv_max_upcoming", "rdv_min_between")
+BOOKING_SETTINGS = (
+    "inactive",
+    "open",
+    "openData",
+    "calendarChoice",
+    "anyCalendar",
+    "validateEmail",
+    "display_intervention_length",
+    "display_intervention_price",
+    "max_multirdvs",
+    "timezone",
+    "rdv_min_notice",
+    "rdv_max_period",
+    "rdv_max_upcoming",
+    "rdv_min_between",
+)
 
 
 def ids(body: dict[str, object]) -> list[int]:
@@ -35,8 +48,12 @@ def test_customer_flow_of_the_reference(server: RunningServer) -> None:
     # noise the filters must leave out: another set with its own service, a calendar without our service
     with shop.pro() as pro:
         other_set = create(pro, shop.path("interventionsets"), "interventionset", {"name": "O", "publicname": "Other"})
-        other_service = create(pro, shop.path("interventions"), "intervention",
-                               {"name": "O", "publicname": "Other", "length": 15, "interventionset_id": other_set["id"]})
+        other_service = create(
+            pro,
+            shop.path("interventions"),
+            "intervention",
+            {"name": "O", "publicname": "Other", "length": 15, "interventionset_id": other_set["id"]},
+        )
     other_calendar = shop.add_calendar(intervention_ids=[other_service["id"]])
     monday = shop.first_day
 
@@ -65,30 +82,55 @@ def test_customer_flow_of_the_reference(server: RunningServer) -> None:
 
         # 6. a new account, then login
         email = f"{unique('Flow')}@e2e.example.org"
-        created = web.post("/accounts", json={"account": {
-            "email": email, "group_id": shop.group_id, "password": "s3cret-pw", "firstname": "Ann", "lastname": "Lee"}})
+        created = web.post(
+            "/accounts",
+            json={
+                "account": {
+                    "email": email,
+                    "group_id": shop.group_id,
+                    "password": "s3cret-pw",
+                    "firstname": "Ann",
+                    "lastname": "Lee",
+                }
+            },
+        )
         account = ok(created, 201)
         assert account["email"] == email and account["group_id"] == shop.group_id
         assert "password" not in account and "password_hash" not in account, account
-        again = web.post("/accounts", json={"account": {"email": email.upper(), "group_id": shop.group_id,
-                                                         "password": "other-pw"}})
+        again = web.post(
+            "/accounts", json={"account": {"email": email.upper(), "group_id": shop.group_id, "password": "other-pw"}}
+        )
         assert_refused(again, 11)
 
     token = account_login(server, email, sha1_hex("s3cret-pw"))
     assert account_login(server, email, "s3cret-pw")  # the plain password works too
     with server.client() as anonymous:
-        form = anonymous.post("/sessions/login", params={"apikey": server.apikey},
-                              data={"account[email]": email, "account[password]": sha1_hex("s3cret-pw").upper()})
+        form = anonymous.post(
+            "/sessions/login",
+            params={"apikey": server.apikey},
+            data={"account[email]": email, "account[password]": sha1_hex("s3cret-pw").upper()},
+        )
     assert ok(form)["account"]["id"] == account["id"]
     with server.client() as anonymous:
-        bad = anonymous.post("/sessions/login", params={"apikey": server.apikey},
-                             data={"account[email]": email, "account[password]": sha1_hex("wrong-pw")})
+        bad = anonymous.post(
+            "/sessions/login",
+            params={"apikey": server.apikey},
+            data={"account[email]": email, "account[password]": sha1_hex("wrong-pw")},
+        )
     assert bad.status_code == 401 and bad.json()["account"] is None
 
     with server.client(headers={"Cookie": f"_session_id={token}"}) as customer:
         # 7. book
-        booked = ok(shop.book(customer, chosen, calendar_id=shop.calendar_id,
-                              fiche={"firstphone": "06 12 34 56 78"}, comments="first visit"), 201)
+        booked = ok(
+            shop.book(
+                customer,
+                chosen,
+                calendar_id=shop.calendar_id,
+                fiche={"firstphone": "06 12 34 56 78"},
+                comments="first visit",
+            ),
+            201,
+        )
         assert "appointment" not in booked and isinstance(booked["id"], int), booked
         assert booked["start"] == chosen and booked["end"] == at(monday, "09:30")
         assert booked["calendar_id"] == shop.calendar_id and booked["group_id"] == shop.group_id
@@ -135,9 +177,17 @@ def test_unnested_booking_takes_the_group_from_the_body(server: RunningServer) -
     customer = register(server, shop.group_id)
     tuesday = weekday_ahead(1, 1)
     with customer.client() as client:
-        response = client.post("/appointments", json={"appointment": {
-            "group_id": shop.group_id, "date": at(tuesday, "10:00"), "intervention_ids": [shop.intervention_id],
-            "fiche": {}}})
+        response = client.post(
+            "/appointments",
+            json={
+                "appointment": {
+                    "group_id": shop.group_id,
+                    "date": at(tuesday, "10:00"),
+                    "intervention_ids": [shop.intervention_id],
+                    "fiche": {},
+                }
+            },
+        )
         booked = ok(response, 201)
         assert booked["group_id"] == shop.group_id and booked["start"] == at(tuesday, "10:00")
         assert booked["calendar_id"] == shop.calendar_id  # no calendar_id: the only free one is picked
@@ -150,8 +200,19 @@ def test_intervention_ids_as_a_json_string_and_the_account_own_fiche_is_reused(s
     customer = register(server, shop.group_id, firstname="Zoe", lastname="Roe")
     wednesday = weekday_ahead(2, 1)
     with customer.client() as client:
-        first = ok(client.post(shop.path("appointments"), json={"appointment": {
-            "date": at(wednesday, "09:00"), "intervention_ids": f"[{shop.intervention_id}]", "fiche": {}}}), 201)
+        first = ok(
+            client.post(
+                shop.path("appointments"),
+                json={
+                    "appointment": {
+                        "date": at(wednesday, "09:00"),
+                        "intervention_ids": f"[{shop.intervention_id}]",
+                        "fiche": {},
+                    }
+                },
+            ),
+            201,
+        )
         assert first["intervention_ids"] == [shop.intervention_id]
         assert (first["fiche"]["firstname"], first["fiche"]["lastname"]) == ("Zoe", "Roe")
         second = ok(shop.book(client, at(wednesday, "11:00"), fiche={}), 201)
@@ -199,26 +260,35 @@ def test_a_pro_of_another_group_gets_404(server: RunningServer) -> None:
     other = build_shop(server)
     with shop.pro() as pro:
         fiche = create(pro, shop.path("fiches"), "fiche", {"lastname": "Own"})
-        booked = ok(shop.book(pro, at(shop.first_day, "09:00"), calendar_id=shop.calendar_id,
-                              fiche={"id": fiche["id"]}), 201)
+        booked = ok(
+            shop.book(pro, at(shop.first_day, "09:00"), calendar_id=shop.calendar_id, fiche={"id": fiche["id"]}), 201
+        )
     with other.pro() as intruder:
         appointment = booked["id"]
-        for path in (shop.path(f"appointments/{appointment}"), f"/appointments/{appointment}",
-                     other.path(f"appointments/{appointment}")):
+        for path in (
+            shop.path(f"appointments/{appointment}"),
+            f"/appointments/{appointment}",
+            other.path(f"appointments/{appointment}"),
+        ):
             error_body(intruder.get(path), 404)
             error_body(intruder.delete(path), 404)
         error_body(intruder.get(shop.path("appointments")), 404)
-        error_body(shop.book(intruder, at(shop.first_day, "10:00"), calendar_id=shop.calendar_id,
-                             fiche={"id": fiche["id"]}), 404)
-        error_body(intruder.get(shop.path("availabletimeslots"),
-                                params={"intervention_ids[]": shop.intervention_id}), 404)
+        error_body(
+            shop.book(intruder, at(shop.first_day, "10:00"), calendar_id=shop.calendar_id, fiche={"id": fiche["id"]}),
+            404,
+        )
+        error_body(
+            intruder.get(shop.path("availabletimeslots"), params={"intervention_ids[]": shop.intervention_id}), 404
+        )
         assert ids(ok(intruder.get("/appointments", params={"include_past": 1}))) == []
         # the intruder's own group cannot borrow the other group's fiche or calendar either
-        borrowed = other.book(intruder, at(other.first_day, "09:00"), calendar_id=other.calendar_id,
-                              fiche={"id": fiche["id"]})
+        borrowed = other.book(
+            intruder, at(other.first_day, "09:00"), calendar_id=other.calendar_id, fiche={"id": fiche["id"]}
+        )
         assert borrowed.status_code in (400, 404), borrowed.text
-        foreign_calendar = other.book(intruder, at(other.first_day, "09:00"), calendar_id=shop.calendar_id,
-                                      fiche={"lastname": "X"})
+        foreign_calendar = other.book(
+            intruder, at(other.first_day, "09:00"), calendar_id=shop.calendar_id, fiche={"lastname": "X"}
+        )
         error_body(foreign_calendar, 400)
     with shop.pro() as pro:
         assert ok(pro.get(shop.path(f"appointments/{appointment}")))["deleted"] is False

@@ -29,8 +29,9 @@ class Outcome:
 
 def pro_session(server: RunningServer, email: str, password: str) -> str:
     with server.client() as client:
-        response = client.post("/sessions/login", params={"apikey": server.apikey},
-                               data={"pro[email]": email, "pro[password]": password})
+        response = client.post(
+            "/sessions/login", params={"apikey": server.apikey}, data={"pro[email]": email, "pro[password]": password}
+        )
     assert response.status_code == 200, response.text
     return str(response.cookies["_session_id"])
 
@@ -64,11 +65,23 @@ def test_fifty_customers_race_for_one_slot(server: RunningServer, start_server: 
     shop = build_shop(server, capacity=capacity)
     monday = shop.first_day
     with shop.pro() as pro:
-        fiches = [create(pro, shop.path("fiches"), "fiche", {"lastname": f"Racer{n}", "firstname": "R"})["id"]
-                  for n in range(CLIENTS)]
-    bodies = [json.dumps({"appointment": {"date": at(monday, "10:00"), "calendar_id": shop.calendar_id,
-                                          "intervention_ids": [shop.intervention_id], "fiche": {"id": fiche}}}).encode()
-              for fiche in fiches]
+        fiches = [
+            create(pro, shop.path("fiches"), "fiche", {"lastname": f"Racer{n}", "firstname": "R"})["id"]
+            for n in range(CLIENTS)
+        ]
+    bodies = [
+        json.dumps(
+            {
+                "appointment": {
+                    "date": at(monday, "10:00"),
+                    "calendar_id": shop.calendar_id,
+                    "intervention_ids": [shop.intervention_id],
+                    "fiche": {"id": fiche},
+                }
+            }
+        ).encode()
+        for fiche in fiches
+    ]
 
     target = start_server({"OPENRDV_WORKERS": str(WORKERS), "OPENRDV_LOGIN_ATTEMPTS": "1000"})
     assert f"({WORKERS} worker(s)" in target.log_text(), target.log_text()
@@ -80,8 +93,9 @@ def test_fifty_customers_race_for_one_slot(server: RunningServer, start_server: 
     won = [o for o in outcomes if o.status == 201]
     lost = [o for o in outcomes if o.status != 201]
     assert len(won) == capacity, [(o.status, o.body) for o in outcomes]
-    assert all(o.status == 400 and o.body.get("code") == 10 and o.body.get("name") == "NotAvailable"
-               for o in lost), [(o.status, o.body) for o in lost if o.status != 400 or o.body.get("code") != 10]
+    assert all(o.status == 400 and o.body.get("code") == 10 and o.body.get("name") == "NotAvailable" for o in lost), [
+        (o.status, o.body) for o in lost if o.status != 400 or o.body.get("code") != 10
+    ]
     assert len(lost) == CLIENTS - capacity
     winners = sorted(int(o.body["fiche_id"]) for o in won)  # type: ignore[call-overload]
     assert len(set(winners)) == capacity and set(winners) <= set(fiches)

@@ -103,8 +103,7 @@ def test_10_not_available(server: RunningServer) -> None:
         ok(shop.book(client, at(monday, "09:30"), calendar_id=shop.calendar_id, fiche={}), 201)
     with shop.pro() as pro:  # the pro's booking obeys the same availability
         fiche = shop.new_fiche()
-        assert_refused(shop.book(pro, at(monday, "09:00"), calendar_id=shop.calendar_id,
-                                 fiche={"id": fiche["id"]}), 10)
+        assert_refused(shop.book(pro, at(monday, "09:00"), calendar_id=shop.calendar_id, fiche={"id": fiche["id"]}), 10)
         assert_refused(shop.book(pro, at(saturday, "09:00"), fiche={"id": fiche["id"]}), 10)
         assert sorted(r["start"] for r in shop.appointments(pro)) == [at(monday, "09:00"), at(monday, "09:30")]
 
@@ -115,13 +114,21 @@ def test_11_email_already_exists(server: RunningServer) -> None:
     other_group = build_shop(server)
     with shop.anonymous() as web:
         for email in (taken.email, taken.email.upper(), " " + taken.email.title()):
-            response = web.post("/accounts", json={"account": {"email": email.strip(), "group_id": shop.group_id,
-                                                               "password": "another-pw"}})
+            response = web.post(
+                "/accounts",
+                json={"account": {"email": email.strip(), "group_id": shop.group_id, "password": "another-pw"}},
+            )
             body = assert_refused(response, 11)
             assert taken.email.split("@")[0].lower() in body["error"].lower()
         # accounts are unique across the server, not per group; a form body is refused the same way
-        form = web.post("/accounts", data={"account[email]": taken.email, "account[group_id]": other_group.group_id,
-                                           "account[password]": "another-pw"})
+        form = web.post(
+            "/accounts",
+            data={
+                "account[email]": taken.email,
+                "account[group_id]": other_group.group_id,
+                "account[password]": "another-pw",
+            },
+        )
         assert_refused(form, 11)
 
 
@@ -160,17 +167,37 @@ def test_pro_booking_creates_or_updates_the_fiche(server: RunningServer) -> None
     monday = shop.first_day
     email = f"{unique('new')}@e2e.example.org"
     with shop.pro() as pro:
-        made = ok(shop.book(pro, at(monday, "09:00"), calendar_id=shop.calendar_id, fiche={
-            "lastname": "Martin", "firstname": "Léa", "email": email, "firstphone": "06 01 02 03 04"},
-            comments="by phone", websource="desk", from_web=0), 201)
+        made = ok(
+            shop.book(
+                pro,
+                at(monday, "09:00"),
+                calendar_id=shop.calendar_id,
+                fiche={"lastname": "Martin", "firstname": "Léa", "email": email, "firstphone": "06 01 02 03 04"},
+                comments="by phone",
+                websource="desk",
+                from_web=0,
+            ),
+            201,
+        )
         fiche = ok(pro.get(shop.path(f"fiches/{made['fiche_id']}")))
         assert (fiche["lastname"], fiche["firstname"], fiche["email"], fiche["firstphone"]) == (
-            "Martin", "Léa", email, "06 01 02 03 04")
+            "Martin",
+            "Léa",
+            email,
+            "06 01 02 03 04",
+        )
         assert made["fiche"]["id"] == fiche["id"] and made["from_web"] is False
         assert made["comments"] == "by phone" and made["websource"] == "desk" and made["taker"] == shop.tenant.email
 
-        updated = ok(shop.book(pro, at(monday, "10:00"), calendar_id=shop.calendar_id,
-                               fiche={"id": fiche["id"], "firstphone": "07 99 99 99 99"}), 201)
+        updated = ok(
+            shop.book(
+                pro,
+                at(monday, "10:00"),
+                calendar_id=shop.calendar_id,
+                fiche={"id": fiche["id"], "firstphone": "07 99 99 99 99"},
+            ),
+            201,
+        )
         assert updated["fiche_id"] == fiche["id"]
         assert updated["fiche"]["firstphone"] == "07 99 99 99 99"
         again = ok(pro.get(shop.path(f"fiches/{fiche['id']}")))
@@ -196,8 +223,10 @@ def test_without_calendar_id_a_free_calendar_is_picked(server: RunningServer) ->
         assert_refused(shop.book(pro, at(monday, "09:00"), fiche={"id": shop.new_fiche()["id"]}), 10)
         # both free: the first booking takes either, the second the other one
         tuesday = monday + dt.timedelta(days=1)
-        picked = {ok(shop.book(pro, at(tuesday, "09:00"), fiche={"id": shop.new_fiche()["id"]}), 201)["calendar_id"]
-                  for _ in range(2)}
+        picked = {
+            ok(shop.book(pro, at(tuesday, "09:00"), fiche={"id": shop.new_fiche()["id"]}), 201)["calendar_id"]
+            for _ in range(2)
+        }
         assert picked == {shop.calendar_id, second}
 
 
@@ -206,17 +235,22 @@ def test_booking_needs_a_date_services_and_a_customer(server: RunningServer) -> 
     monday = shop.first_day
     with shop.pro() as pro:
         fiche = shop.new_fiche()
-        no_date = pro.post(shop.path("appointments"), json={"appointment": {
-            "intervention_ids": [shop.intervention_id], "fiche": {"id": fiche["id"]}}})
+        no_date = pro.post(
+            shop.path("appointments"),
+            json={"appointment": {"intervention_ids": [shop.intervention_id], "fiche": {"id": fiche["id"]}}},
+        )
         assert "date" in error_body(no_date, 400)["error"]
-        no_services = pro.post(shop.path("appointments"), json={"appointment": {
-            "date": at(monday, "09:00"), "fiche": {"id": fiche["id"]}}})
+        no_services = pro.post(
+            shop.path("appointments"), json={"appointment": {"date": at(monday, "09:00"), "fiche": {"id": fiche["id"]}}}
+        )
         assert "intervention_ids" in error_body(no_services, 400)["error"]
         bad_date = shop.book(pro, "someday", fiche={"id": fiche["id"]})
         assert "date" in error_body(bad_date, 400)["error"]
         no_fiche = shop.book(pro, at(monday, "09:00"))
         assert "fiche" in error_body(no_fiche, 400)["error"]
         other_service = create(pro, shop.path("interventions"), "intervention", {"name": "Z", "length": 10})
-        unoffered = shop.book(pro, at(monday, "09:00"), intervention_ids=[other_service["id"]], fiche={"id": fiche["id"]})
+        unoffered = shop.book(
+            pro, at(monday, "09:00"), intervention_ids=[other_service["id"]], fiche={"id": fiche["id"]}
+        )
         assert_refused(unoffered, 10)
         assert shop.appointments(pro) == []

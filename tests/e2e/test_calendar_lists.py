@@ -42,10 +42,10 @@ FICHES = {  # label: fields
            "birthdate": "1980-05-17"},
     "F2": {"firstname": "elodie", "lastname": "Martin", "email": "martin@example.org", "externid": 200,
            "rappel_sms": False, "num0": 2, "birthdate": "1990-01-01 00:00:00"},
-    "F3": {"firstname": "Zoé", "lastname": "LEFEVRE", "email": "zoe@example.org", "secondphone": "0498765432",
-           "rappel_sms": True, "num0": -3.25},
-    "F4": {"firstname": "Jean", "lastname": "Dupont", "email": "jean.dupont@mail.example.org", "externid": 300,
-           "rappel_sms": False, "birthdate": "2000-02-29 12:00"},
+    "F3": {"firstname": "Zoé", "lastname": "LEFEVRE", "email": "zoe@example.org",
+           "secondphone": "0498765432", "rappel_sms": True, "num0": -3.25},
+    "F4": {"firstname": "Jean", "lastname": "Dupont", "email": "jean.dupont@mail.example.org",
+           "externid": 300, "rappel_sms": False, "birthdate": "2000-02-29 12:00"},
     "F5": {"firstname": "Ana", "lastname": "Ångström", "email": "ana@example.org", "externid": 150,
            "rappel_sms": True, "num0": 10},
 }
@@ -72,7 +72,8 @@ def world(server: RunningServer) -> Iterator[World]:
     make("C1", "calendars", name="Dr Un", calendarset_id=ids["S1"], intervention_ids=[ids["I1"], ids["I2"]])
     make("C2", "calendars", name="Salle A", calendarset_id=ids["S2"], intervention_ids=[ids["I1"]])
     make("C3", "calendars", name="Dr Trois", intervention_ids=[ids["I2"], ids["I3"]])
-    make("C4", "calendars", name="Dr Parti", calendarset_id=ids["S1"], intervention_ids=[ids["I1"], ids["I2"]])
+    make("C4", "calendars", name="Dr Parti", calendarset_id=ids["S1"],
+         intervention_ids=[ids["I1"], ids["I2"]])
     api.delete("calendars", ids["C4"])
     for label, fields in FICHES.items():
         make(label, "fiches", **fields)
@@ -117,7 +118,8 @@ def test_results_all(world: World) -> None:
 def test_paging(world: World) -> None:
     page = world.api.listing("fiches", {"results": 2, "startIndex": 2})
     assert [r["id"] for r in page["records"]] == [world["F3"], world["F4"]]
-    assert (page["totalRecords"], page["recordsReturned"], page["pageSize"], page["startIndex"]) == (5, 2, 2, 2)
+    envelope = (page["totalRecords"], page["recordsReturned"], page["pageSize"], page["startIndex"])
+    assert envelope == (5, 2, 2, 2)
     default = world.api.listing("vevents")
     assert default["pageSize"] == 25 and default["recordsReturned"] == 6
 
@@ -178,6 +180,9 @@ def test_bad_filter_values_are_400(world: World, name: str, value: str) -> None:
 def test_bad_list_filter_values_are_400(world: World) -> None:
     refused(world.api.get("calendars", params=[("intervention_ids[]", "x")]), "intervention_ids")
     refused(world.api.get("interventions", params={"interventionset_id": "set"}), "interventionset_id")
+    refused(world.api.get("interventions", params=[("calendar_ids[]", "-1")]), "calendar_ids")
+    refused(world.api.get("calendars", params=[("calendarset_ids[]", "S1")]), "calendarset_ids")
+    refused(world.api.get("fiches", params={"externid": "ext-1"}), "externid")
 
 
 # -- conditions ------------------------------------------------------------------------------------------
@@ -319,7 +324,8 @@ def test_condition_operators_on_vevents(world: World, field: str, op: str, value
 
 
 def test_conditions_on_the_catalogue(world: World) -> None:
-    assert world.labels("interventions", conditions(("length", ">=", "30"), ("length", "<", "60"))) == ["I2", "I3"]
+    between = conditions(("length", ">=", "30"), ("length", "<", "60"))
+    assert world.labels("interventions", between) == ["I2", "I3"]
     assert world.labels("calendars", conditions(("deleted", "=", "1"))) == ["C4"]
     assert world.labels("calendars", conditions(("calendarset_id", "=", "null"))) == ["C3"]
     assert world.labels("calendars", conditions(("name", "like", "dr %"))) == ["C1", "C3", "C4"]

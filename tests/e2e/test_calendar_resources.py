@@ -389,7 +389,7 @@ def shop(server: RunningServer) -> Iterator[Shop]:
     hidden: dict[str, set[int]] = {c: set() for c in CATALOGUE}
     with pro_api(server, tenant) as api:
         for collection in ("calendarsets", "interventionsets", "calendars"):
-            public[collection].add(api.create(collection, name="pub", publicname="Public")["id"])
+            public[collection].add(api.create(collection, name="backoffice name", publicname="Public")["id"])
             hidden[collection].add(api.create(collection, name="no public name", publicname="")["id"])
             gone = api.create(collection, name="gone", publicname="Gone")
             api.delete(collection, gone["id"])
@@ -403,14 +403,14 @@ def shop(server: RunningServer) -> Iterator[Shop]:
             ({"publicname": ""}, False),
             ({"publicname": "   "}, False),
         ):
-            service = api.create("interventions", name="internal " + body["publicname"], **body)
+            service = api.create("interventions", name="backoffice " + body["publicname"], **body)
             (public if visible else hidden)["interventions"].add(service["id"])
         gone = api.create("interventions", name="gone", publicname="Gone")
         api.delete("interventions", gone["id"])
         hidden["interventions"].add(gone["id"])
         fiche = api.create("fiches", lastname="Pro-made")
         visible_field = api.create("customfields", model="Fiche", name="str1", user_label="Allergies",
-                                   user_visible=True)
+                                   pro_label="backoffice allergies", user_visible=True)
         hidden_field = api.create("customfields", model="Fiche", name="str2", pro_label="Internal")
     yield Shop(tenant, public, hidden, fiche["id"], visible_field["id"], hidden_field["id"])
 
@@ -501,3 +501,31 @@ def test_account_reads_only_user_visible_customfields(server: RunningServer, sho
         error_of(api.post("customfields", {"model": "Fiche", "name": "str3"}), 403)
     with pro_api(server, shop.tenant) as pro:
         assert set(pro.ids("customfields")) == {shop.visible_field, shop.hidden_field}
+
+
+def test_account_reads_the_catalogue_un_nested_too(server: RunningServer, shop: Shop) -> None:
+    with account_api(server, shop.tenant.group_id) as api:
+        for collection in CATALOGUE:
+            assert set(api.ids(collection, nested=False)) == shop.public[collection], collection
+
+
+@pytest.mark.parametrize("collection", CATALOGUE)
+def test_account_search_and_conditions_ignore_fields_it_cannot_read(server: RunningServer, shop: Shop,
+                                                                     collection: str) -> None:
+    """Field-level access drives search and conditions too (CONTRACT §5): the internal `name` is
+    neither shown nor searchable online."""
+    with pro_api(server, shop.tenant) as pro:
+        assert set(pro.ids(collection, {"search": "backoffice"})) >= shop.public[collection]
+    with account_api(server, shop.tenant.group_id) as api:
+        assert set(api.ids(collection, {"search": "PUBLIC"})) <= shop.public[collection]
+        assert api.ids(collection, {"search": "backoffice"}) == [], "found through the internal name"
+        refused(api.get(collection, params=[("conditions[0][field]", "name"), ("conditions[0][op]", "like"),
+                                             ("conditions[0][value]", "%backoffice%")]), "conditions[0]")
+
+
+def test_account_search_of_customfields_ignores_pro_labels(server: RunningServer, shop: Shop) -> None:
+    with pro_api(server, shop.tenant) as pro:
+        assert pro.ids("customfields", {"search": "backoffice"}) == [shop.visible_field]
+    with account_api(server, shop.tenant.group_id) as api:
+        assert api.ids("customfields", {"search": "allergies"}) == [shop.visible_field]
+        assert api.ids("customfields", {"search": "backoffice"}) == [], "found through pro_label"

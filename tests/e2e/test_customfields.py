@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from .calendar_helpers import CUSTOM, Api, check_full_record, conditions, crud_cycle, not_found, pro_api, refused
+from .calendar_helpers import (
+    CUSTOM,
+    Api,
+    check_full_record,
+    conditions,
+    crud_cycle,
+    not_found,
+    pro_api,
+    refused,
+)
 from .conftest import RunningServer, Tenant
 
 

@@ -9,7 +9,17 @@ import threading
 
 import httpx
 
-from .booking_helpers import Shop, anonymous_client, assert_refused, at, build_shop, count_rows, error_body, ok, register
+from .booking_helpers import (
+    Shop,
+    anonymous_client,
+    assert_refused,
+    at,
+    build_shop,
+    count_rows,
+    error_body,
+    ok,
+    register,
+)
 from .conftest import RunningServer, sha1_hex, unique
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -28,8 +38,15 @@ def appointment_rows(server: RunningServer, fiche_id: int) -> int:
 
 
 def booking(shop: Shop, hour: str, **extra: object) -> dict[str, object]:
-    return {"appointment": {"date": at(shop.first_day, hour), "calendar_id": shop.calendar_id,
-                            "intervention_ids": [shop.intervention_id], "fiche": {}, **extra}}
+    return {
+        "appointment": {
+            "date": at(shop.first_day, hour),
+            "calendar_id": shop.calendar_id,
+            "intervention_ids": [shop.intervention_id],
+            "fiche": {},
+            **extra,
+        }
+    }
 
 
 def test_a_retried_booking_is_replayed_not_booked_twice(server: RunningServer) -> None:
@@ -83,9 +100,22 @@ def test_a_key_belongs_to_its_caller(server: RunningServer) -> None:
         assert theirs["id"] != mine["id"] and theirs["fiche_id"] != mine["fiche_id"]
         assert theirs["fiche"]["email"] == b.email
     with shop.pro() as pro:
-        ok_key = ok(post_raw(pro, path, {"appointment": {
-            "date": at(shop.first_day, "10:00"), "calendar_id": shop.calendar_id,
-            "intervention_ids": [shop.intervention_id], "fiche": {"id": mine["fiche_id"]}}}, key), 201)
+        ok_key = ok(
+            post_raw(
+                pro,
+                path,
+                {
+                    "appointment": {
+                        "date": at(shop.first_day, "10:00"),
+                        "calendar_id": shop.calendar_id,
+                        "intervention_ids": [shop.intervention_id],
+                        "fiche": {"id": mine["fiche_id"]},
+                    }
+                },
+                key,
+            ),
+            201,
+        )
         assert ok_key["fiche_id"] == mine["fiche_id"]
         assert len(shop.appointments(pro)) == 3
 
@@ -93,8 +123,13 @@ def test_a_key_belongs_to_its_caller(server: RunningServer) -> None:
 def test_a_pro_booking_with_a_new_fiche_is_replayed_without_a_second_fiche(server: RunningServer) -> None:
     shop = build_shop(server)
     lastname = unique("Idem")
-    payload = {"appointment": {"date": at(shop.first_day, "09:00"), "intervention_ids": [shop.intervention_id],
-                               "fiche": {"lastname": lastname, "firstname": "Once"}}}
+    payload = {
+        "appointment": {
+            "date": at(shop.first_day, "09:00"),
+            "intervention_ids": [shop.intervention_id],
+            "fiche": {"lastname": lastname, "firstname": "Once"},
+        }
+    }
     key = secrets.token_hex(16)
     with shop.pro() as pro:
         first = ok(post_raw(pro, shop.path("appointments"), payload, key), 201)
@@ -139,8 +174,7 @@ def test_concurrent_retries_of_one_key_write_once(server: RunningServer) -> None
 def test_a_retried_account_creation_is_replayed(server: RunningServer) -> None:
     shop = build_shop(server)
     email = f"{unique('idem')}@e2e.example.org"
-    payload = {"account": {"email": email, "group_id": shop.group_id, "password": "pw-once-only",
-                           "firstname": "Ida"}}
+    payload = {"account": {"email": email, "group_id": shop.group_id, "password": "pw-once-only", "firstname": "Ida"}}
     key = "acct-" + secrets.token_hex(8)
     with anonymous_client(server) as web:
         first = post_raw(web, "/accounts", payload, key)
@@ -156,6 +190,9 @@ def test_a_retried_account_creation_is_replayed(server: RunningServer) -> None:
         assert_refused(post_raw(web, "/accounts", payload, None), 11)
     assert count_rows(server, "SELECT count(*) FROM accounts WHERE lower(email) = lower(?)", (email,)) == 1
     with server.client() as client:
-        login = client.post("/sessions/login", params={"apikey": server.apikey},
-                            data={"account[email]": email, "account[password]": sha1_hex("pw-once-only")})
+        login = client.post(
+            "/sessions/login",
+            params={"apikey": server.apikey},
+            data={"account[email]": email, "account[password]": sha1_hex("pw-once-only")},
+        )
     assert ok(login)["account"]["id"] == account["id"]

@@ -15,10 +15,10 @@ from .conftest import RunningServer, StartServer, cookie, session_token, sha1_he
 def test_no_secret_in_the_log(start_server: StartServer) -> None:
     logged = start_server({"OPENRDV_LOG_LEVEL": "DEBUG"})
     own = logged.new_tenant()
-    key = logged.new_apikey()["key"]
+    key = logged.apikey
     wrong = "wrong-" + unique("pw")
     new_password = "changed-" + unique("pw")
-    secrets: set[str] = {key, logged.apikey, own.password, wrong, new_password}
+    secrets: set[str] = {key, own.password, wrong, new_password}
     for text in (own.password, wrong, new_password):
         secrets |= {sha1_hex(text), sha1_hex(text).upper()}
     expected_lines: list[tuple[str, str, int, str]] = []  # method, path, status, request id

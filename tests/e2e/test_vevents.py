@@ -119,7 +119,8 @@ def test_put_deleted_soft_deletes_and_restores(world: World, flag: Any) -> None:
     record = world.event(text="to delete")
     deleted = world.api.update("vevents", record["id"], deleted=flag)
     assert deleted["deleted"] is True
-    listed = [r for r in world.api.records("vevents", {"calendar_id": world.calendar}) if r["id"] == record["id"]]
+    listed = [r for r in world.api.records("vevents", {"calendar_id": world.calendar})
+              if r["id"] == record["id"]]
     assert listed and listed[0]["deleted"] is True
     restored = world.api.update("vevents", record["id"], deleted="0")
     assert restored["deleted"] is False

@@ -196,7 +196,9 @@ def _parse_time(value: Any, name: str, zone: Zone) -> int:
 
 
 # -- availabletimeslots -------------------------------------------------------------------------------
-def available_time_slots(ctx: CallContext, group_id: int) -> dict[str, Any]:
+def available_time_slots(ctx: CallContext, group_id: int, xml: bool = False) -> dict[str, Any]:
+    """The availabletimeslots document. Starts are wall-clock strings in the group's zone, or ISO-8601
+    with offset for an XML response (`xml=True`), like every datetime of the wire (CONTRACT §2)."""
     params = ctx.params
     rules = group_rules(ctx, group_id)
     zone = rules.zone
@@ -241,7 +243,8 @@ def available_time_slots(ctx: CallContext, group_id: int) -> dict[str, Any]:
         earliest = max(window_start, ctx.now + rules.min_notice)
         latest = ctx.now + rules.max_period
         slots = compute_slots(schedules, duration, window_start, window_end, earliest, latest, cal_qty, min_capacity)
-    rendered = [{"start": zone.format(s.start), "capacity": s.capacity, "calendar_ids": list(s.calendar_ids)}
+    render = zone.format_xml if xml else zone.format
+    rendered = [{"start": render(s.start), "capacity": s.capacity, "calendar_ids": list(s.calendar_ids)}
                 for s in slots]
     return {
         "group_id": group_id,

@@ -57,13 +57,13 @@ class VeventBehaviour(Behaviour):
         if rrule:
             problem = validate_rrule(rrule)
             if problem:
-                raise invalid("rrule", problem)
+                raise invalid("rrule", problem.rstrip("."))  # the error sentence adds its own full stop
         exdates = values.get("exdates") or ""
         if exdates:
             try:
                 parse_exdates(exdates)
             except ValueError as exc:
-                raise invalid("exdates", str(exc)) from None
+                raise invalid("exdates", str(exc).rstrip(".")) from None
 
 
 def _equals(column: str) -> Any:

@@ -4,6 +4,7 @@ route → format → parameters and body → authentication → tenant guard →
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 import orjson
 
 from openrdv.auth.principal import Authenticator, Caller, Credentials, parse_basic
-from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session
+from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session, purge_expired
 from openrdv.booking import idempotency
 from openrdv.booking.service import available_time_slots
 from openrdv.db.engine import Conn, Database, DatabaseBusy
@@ -432,6 +433,10 @@ class Api:
             if user_id is None:
                 raise ApiError(LOGIN_FAILED, extra={kind: None}).with_status(401)
             token = open_session(conn, kind, user_id, caller.apikey_id, now)
+            if secrets.randbelow(100) == 0:
+                # expired sessions and old idempotency records are otherwise only removed when used
+                purge_expired(conn, now, self.settings.session_idle, self.settings.session_max)
+                idempotency.purge(conn, now)
             principal = self.auth.load_principal(conn, kind, user_id, caller.apikey_id, None)  # type: ignore[arg-type]
             assert principal is not None
             profile = self.profile_record(conn, principal, fmt == "xml")
