@@ -159,10 +159,8 @@ def build_document() -> dict[str, Any]:
                 }
             }
         }
-        if resource.tenancy in ("groups", "self"):
-            prefixes = ["/api/v1"]
-        else:
-            prefixes = ["/api/v1/groups/{group_id}", "/api/v1"]
+        nested = resource.tenancy not in ("groups", "self")
+        prefixes = ["/api/v1/groups/{group_id}", "/api/v1"] if nested else ["/api/v1"]
         for prefix in prefixes:
             group_param = (
                 [{"name": "group_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
