@@ -323,30 +323,40 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def server_cpu_ms(result: LoadResult) -> float:
+    return 1000 * result.cpu_cores.get("server", 0.0) / result.rps if result.rps else 0.0
+
+
 def report(
     results: dict[str, LoadResult], rss: list[dict[str, Any]], floor_rss: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     tool = next(iter(results.values())).tool
     log("")
     log(f"{'target':<9}{'req/s':>9}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}{'max ms':>8}{'requests':>9}"
-        f"{'errors':>7}{'bytes/resp':>11}   CPU cores: server/load tool/other")  # fmt: skip
+        f"{'errors':>7}{'bytes/resp':>11}{'CPU ms/req':>11}   CPU cores: server/load tool/other")  # fmt: skip
     contended = []
     for name, r in results.items():
         cpu = r.cpu_cores
         log(f"{name:<9}{r.rps:>9.1f}{r.p50_ms:>8.2f}{r.p90_ms:>8.2f}{r.p99_ms:>8.2f}{r.max_ms:>8.1f}{r.requests:>9}"
-            f"{r.errors:>7}{r.bytes_per_response:>11.0f}   {cpu.get('server', 0):.2f} / "
+            f"{r.errors:>7}{r.bytes_per_response:>11.0f}{server_cpu_ms(r):>11.3f}   {cpu.get('server', 0):.2f} / "
             f"{cpu.get('load_tool', 0):.2f} / {cpu.get('other', 0):.2f}")  # fmt: skip
         if cpu.get("other", 0) > OTHER_CPU_WARNING:
             contended.append(name)
-    log(f"(load tool: {tool}, the targets one after the other)")
+    log(f"(load tool: {tool}, the targets one after the other; CPU ms/req: the server workers' CPU time per "
+        "request, which other processes on the machine hardly change)")  # fmt: skip
     if contended:
         log(f"WARNING: other processes used over {OTHER_CPU_WARNING} core during {', '.join(contended)}: "
-            "those figures are low; rerun on a quiet machine or with --rounds 3")  # fmt: skip
+            "those req/s are low; rerun on a quiet machine (--wait-quiet) or with --rounds 3")  # fmt: skip
     ratios = {
         "session/floor": results["session"].rps / results["floor"].rps,
         "basic/session": results["basic"].rps / results["session"].rps,
         "basic/floor": results["basic"].rps / results["floor"].rps,
+        # the same comparisons in CPU per request (floor's cost / openrdv's): informative, not targets
+        "cpu floor/session": server_cpu_ms(results["floor"]) / max(1e-9, server_cpu_ms(results["session"])),
+        "cpu session/basic": server_cpu_ms(results["session"]) / max(1e-9, server_cpu_ms(results["basic"])),
     }
+    log(f"CPU per request: floor/session {ratios['cpu floor/session']:.3f}, session/basic "
+        f"{ratios['cpu session/basic']:.3f} (about what the req/s ratios are with the CPU to themselves)")  # fmt: skip
     checks: list[dict[str, Any]] = []
     s_f = ratios["session/floor"]
     checks.append(

@@ -101,7 +101,7 @@ def check_defaults(collection: str, record: dict[str, Any], *, given: set[str]) 
 def refused(response: httpx.Response, field: str, status: int = 400) -> str:
     """A 400 whose `errors` names `field`; the message for it."""
     sentence = error_of(response, status)
-    assert ".." not in sentence, f"one clean sentence: {sentence!r}"
+    assert not sentence.endswith(".."), f"one clean sentence: {sentence!r}"
     errors = response.json().get("errors")
     assert isinstance(errors, dict) and field in errors, f"{field!r} not named in {response.text}"
     assert errors[field] and all(isinstance(m, str) and m for m in errors[field]), errors

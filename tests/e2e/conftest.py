@@ -9,8 +9,9 @@ Fixtures
   ``OPENRDV_SESSION_IDLE=2``; it is stopped when the test ends.
 
 Database: SQLite in a temporary directory by default; PostgreSQL when ``OPENRDV_TEST_POSTGRES`` holds a
-``postgresql://`` URL (its ``public`` schema is dropped and recreated). ``provision_database`` is the
-one place that makes that choice.
+``postgresql://`` URL: its ``public`` schema is dropped and recreated, and any further database (a
+``fresh_database`` server, a pytest-xdist worker other than gw0) is a new database on the same server,
+dropped at the end. ``provision_database`` is the one place that makes that choice.
 
 Servers run with ``OPENRDV_LOGIN_ATTEMPTS=1000`` unless the test's env says otherwise: every client of
 the suite comes from 127.0.0.1, failed logins are counted per client address in the (shared) database,
@@ -168,9 +169,11 @@ class RunningServer:
     pro_id: int = 0
     apikey_id: int = 0
 
-    def cli(self, *args: str) -> Any:
+    def cli(self, *args: str) -> dict[str, Any]:
         """`openrdv <args> --json` on this server's database, parsed."""
-        return run_cli(self.database_url, *args)
+        result = run_cli(self.database_url, *args)
+        assert isinstance(result, dict), result
+        return result
 
     def new_tenant(self, *, extra_groups: int = 0, timezone: str = "Europe/Paris") -> Tenant:
         """A new group and a new pro in it (plus `extra_groups` more groups the pro belongs to)."""
@@ -307,7 +310,9 @@ class _SessionState:
 @pytest.fixture(scope="session")
 def _e2e_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_SessionState]:
     directory = tmp_path_factory.mktemp("e2e")
-    database = provision_database(directory, "e2e", primary=True)
+    # under pytest-xdist every worker has a session server: only one may reset the PostgreSQL database
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    database = provision_database(directory, "e2e" if worker == "gw0" else f"e2e_{worker}", primary=worker == "gw0")
     yield _SessionState(directory, database, seed(database.url))
     if database.drop is not None:
         database.drop()

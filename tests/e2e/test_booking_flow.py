@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 
 from .booking_helpers import (
@@ -292,3 +294,41 @@ def test_a_pro_of_another_group_gets_404(server: RunningServer) -> None:
         error_body(foreign_calendar, 400)
     with shop.pro() as pro:
         assert ok(pro.get(shop.path(f"appointments/{appointment}")))["deleted"] is False
+
+
+def test_an_account_books_in_other_groups_with_one_fiche_per_group(server: RunningServer) -> None:
+    home, away = build_shop(server), build_shop(server)
+    customer = register(server, home.group_id)
+    with customer.client() as client:
+        here = ok(home.book(client, at(home.first_day, "09:00"), fiche={}), 201)
+        there = ok(away.book(client, at(away.first_day, "10:00"), fiche={}), 201)
+        again = ok(away.book(client, at(away.first_day + dt.timedelta(days=1), "10:00"), fiche={}), 201)
+        assert there["group_id"] == away.group_id and there["fiche"]["email"] == customer.email
+        assert here["fiche_id"] != there["fiche_id"] == again["fiche_id"]
+        assert sorted(ids(ok(client.get("/appointments")))) == sorted([here["id"], there["id"], again["id"]])
+        assert ids(ok(client.get(away.path("appointments")))) == [there["id"], again["id"]]
+    with away.pro() as pro:
+        fiche = ok(pro.get(away.path(f"fiches/{there['fiche_id']}")))
+        assert fiche["email"] == customer.email and fiche["group_id"] == away.group_id
+    with home.pro() as pro:
+        error_body(pro.get(home.path(f"fiches/{there['fiche_id']}")), 404)
+
+
+def test_account_creation_names_what_is_wrong(server: RunningServer) -> None:
+    shop = build_shop(server)
+    with anonymous_client(server) as web:
+        cases = {
+            "email": {"email": "not-an-email", "group_id": shop.group_id, "password": "long-enough"},
+            "group_id": {"email": f"{unique('g')}@e2e.example.org", "password": "long-enough"},
+            "password": {"email": f"{unique('p')}@e2e.example.org", "group_id": shop.group_id, "password": "123"},
+        }
+        for field, account in cases.items():
+            body = error_body(web.post("/accounts", json={"account": account}), 400)
+            assert field in body["error"] or field in (body.get("errors") or {}), (field, body)
+            assert "code" not in body or body["code"] != 11, body
+        unknown_group = {"email": f"{unique('u')}@e2e.example.org", "group_id": 987654321, "password": "long-enough"}
+        error_body(web.post("/accounts", json={"account": unknown_group}), 400)
+    with server.client() as no_key:
+        refused = no_key.post("/accounts", json={"account": {"email": f"{unique('k')}@e2e.example.org",
+                                                             "group_id": shop.group_id, "password": "long-enough"}})
+        error_body(refused, 401)

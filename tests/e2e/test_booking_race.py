@@ -4,6 +4,7 @@ the others get 400 NotAvailable, and the database holds exactly `capacity` appoi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from .booking_helpers import at, build_shop, count_rows, create, ok
+from .booking_helpers import at, build_shop, count_rows, create, ok, register
 from .conftest import RunningServer, StartServer, cookie
 
 CLIENTS = 50
@@ -112,3 +113,60 @@ def test_fifty_customers_race_for_one_slot(server: RunningServer, start_server: 
     assert count_rows(server, f"SELECT count(*) FROM vevents WHERE fiche_id IN ({marks})", tuple(fiches)) == capacity
     with shop.anonymous() as web:
         assert "10:00" not in [s["start"][11:16] for s in shop.slots_ok(web, monday)["availabletimeslots"]]
+
+
+def booking_body(date: str, calendar_id: int, intervention_id: int, fiche: dict[str, object]) -> bytes:
+    appointment = {"date": date, "calendar_id": calendar_id, "intervention_ids": [intervention_id], "fiche": fiche}
+    return json.dumps({"appointment": appointment}).encode()
+
+
+def test_one_customer_racing_itself_books_once(server: RunningServer, start_server: StartServer) -> None:
+    """The customer rules hold under concurrency too: one customer firing the same time at five free
+    calendars (an account without a fiche yet, then a pro for one fiche) gets one appointment, one fiche."""
+    shop = build_shop(server)
+    calendars = [shop.calendar_id, *(shop.add_calendar() for _ in range(4))]
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    target = start_server({"OPENRDV_WORKERS": str(WORKERS), "OPENRDV_LOGIN_ATTEMPTS": "1000"})
+
+    outcomes = race(
+        target,
+        customer.token,
+        shop.path("appointments"),
+        [booking_body(at(monday, "09:00"), c, shop.intervention_id, {}) for c in calendars],
+    )
+    assert sorted(o.status for o in outcomes) == [201, 400, 400, 400, 400], [(o.status, o.body) for o in outcomes]
+    assert all(o.body.get("code") == 12 for o in outcomes if o.status == 400), [o.body for o in outcomes]
+    fiches = count_rows(
+        server, "SELECT count(*) FROM fiches WHERE account_id = ? AND group_id = ?", (customer.id, shop.group_id)
+    )
+    assert fiches == 1, f"{fiches} fiches for one account in one group"
+
+    fiche = shop.new_fiche()
+    token = pro_session(target, shop.tenant.email, shop.tenant.password)
+    outcomes = race(
+        target,
+        token,
+        shop.path("appointments"),
+        [booking_body(at(monday, "10:00"), c, shop.intervention_id, {"id": fiche["id"]}) for c in calendars],
+    )
+    assert sorted(o.status for o in outcomes) == [201, 400, 400, 400, 400], [(o.status, o.body) for o in outcomes]
+    assert all(o.body.get("code") == 12 for o in outcomes if o.status == 400), [o.body for o in outcomes]
+
+    shop.set_rules(rdv_max_upcoming=1)
+    other = shop.new_fiche()
+    outcomes = race(
+        target,
+        token,
+        shop.path("appointments"),
+        [
+            booking_body(at(monday + dt.timedelta(days=n), "11:00"), c, shop.intervention_id, {"id": other["id"]})
+            for n, c in enumerate(calendars)
+        ],
+    )
+    assert sorted(o.status for o in outcomes) == [201, 400, 400, 400, 400], [(o.status, o.body) for o in outcomes]
+    assert all(o.body.get("code") == 6 for o in outcomes if o.status == 400), [o.body for o in outcomes]
+    with shop.pro() as pro:
+        listed = shop.appointments(pro)
+    per_fiche = {f: sum(1 for r in listed if r["fiche_id"] == f) for f in {r["fiche_id"] for r in listed}}
+    assert sorted(per_fiche.values()) == [1, 1, 1], per_fiche

@@ -130,6 +130,17 @@ def test_11_email_already_exists(server: RunningServer) -> None:
             },
         )
         assert_refused(form, 11)
+    # a pro's booking that would create a second fiche with the e-mail of a customer of the group
+    known = shop.new_fiche(email=f"{unique('fiche')}@e2e.example.org")
+    with shop.pro() as pro:
+        twin = {"lastname": "Twin", "firstname": "New", "email": known["email"].upper()}
+        body = assert_refused(shop.book(pro, at(shop.first_day, "09:00"), fiche=twin), 11)
+        assert known["email"] in body["error"].lower()
+        assert ok(pro.get(shop.path("fiches"), params={"search": "Twin"}))["totalRecords"] == 0
+        assert shop.appointments(pro) == []
+        # the same customer, named by fiche[id], books fine
+        booked = ok(shop.book(pro, at(shop.first_day, "09:00"), fiche={"id": known["id"], "firstname": "New"}), 201)
+        assert booked["fiche_id"] == known["id"]
 
 
 def test_12_same_time_rdv_on_another_calendar(server: RunningServer) -> None:
@@ -254,3 +265,50 @@ def test_booking_needs_a_date_services_and_a_customer(server: RunningServer) -> 
         )
         assert_refused(unoffered, 10)
         assert shop.appointments(pro) == []
+
+
+def test_several_services_in_one_appointment(server: RunningServer) -> None:
+    shop = build_shop(server)
+    extra = shop.add_intervention(length=45, calendar_ids=[shop.calendar_id])
+    both = [shop.intervention_id, extra]
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    with customer.client() as client:
+        # 75 minutes in a 09:00-12:00 opening: the last start is 10:45
+        slots = shop.slots_ok(client, monday, **{"intervention_ids[]": both})
+        assert slots["intervention_ids"] == both
+        assert [s["start"][11:16] for s in slots["availabletimeslots"]][-1] == "10:45"
+        assert at(monday, "11:00") not in [s["start"] for s in slots["availabletimeslots"]]
+        too_many = shop.book(client, at(monday, "09:00"), intervention_ids=both, fiche={})
+        body = error_body(too_many, 400)  # max_multirdvs is 1 by default
+        assert "intervention_ids" in body["error"] or "intervention_ids" in (body.get("errors") or {}), body
+        shop.set_rules(max_multirdvs=2)
+        booked = ok(shop.book(client, at(monday, "09:00"), intervention_ids=both, fiche={}), 201)
+        assert booked["intervention_ids"] == both and booked["end"] == at(monday, "10:15")
+        assert booked["intervention_length"] == 75
+        # the 75 minutes are busy: the next 30-minute start is 10:15
+        after = shop.slots_ok(client, monday)
+        assert [s["start"][11:16] for s in after["availabletimeslots"]][0] == "10:15"
+
+
+def test_dates_are_wall_clock_times_of_the_group_zone(server: RunningServer) -> None:
+    shop = build_shop(server, timezone="America/New_York")
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    with customer.client() as client:
+        slots = shop.slots_ok(client, monday)
+        assert slots["firstSlot"] == at(monday, "09:00")
+        booked = ok(shop.book(client, at(monday, "09:00"), fiche={}), 201)
+        assert (booked["start"], booked["end"]) == (at(monday, "09:00"), at(monday, "09:30"))
+        iso = ok(shop.book(client, f"{monday.isoformat()}T15:00:00+00:00", fiche={}), 201)  # 10:00 in New York
+        assert iso["start"] == at(monday, "10:00")
+    # a wall time that does not exist (spring forward, 02:00-03:00 on the last Sunday of March in Paris)
+    paris = build_shop(server)
+    now = today()
+    year = now.year if dt.date(now.year, 3, 25) > now else now.year + 1
+    march = dt.date(year, 3, 31)
+    gap_day = march - dt.timedelta(days=(march.weekday() + 1) % 7)
+    with paris.pro() as pro:
+        refused = paris.book(pro, at(gap_day, "02:30"), fiche={"id": paris.new_fiche()["id"]})
+        body = error_body(refused, 400)
+        assert "date" in body["error"] or "date" in (body.get("errors") or {}), body

@@ -343,7 +343,8 @@ def test_garbage_bodies_never_500(server: RunningServer) -> None:
             for content_type, body in GARBAGE_BODIES:
                 headers = {**auth, "Content-Type": content_type} if content_type else dict(auth)
                 response = server.raw(method, f"{path}?apikey={server.apikey}", headers, body)
-                assert response.status < 500, (method, path, content_type, body[:80], response.status, response.body[:300])
+                assert response.status < 500, (method, path, content_type, body[:80], response.status,
+                                               response.body[:300])
                 if response.status >= 400:
                     assert response.header("content-type") == JSON_TYPE
         # none of it changed the pro's password
@@ -386,7 +387,8 @@ def test_garbage_paths_never_500(server: RunningServer, tenant: Tenant) -> None:
         auth = {"Authorization": basic_header(*tenant.auth)}
         for path in GARBAGE_PATHS:
             for method in ("GET", "PUT", "DELETE"):
-                response = server.raw(method, f"{path}?apikey={server.apikey}", auth, b"{}" if method == "PUT" else None)
+                body = b"{}" if method == "PUT" else None
+                response = server.raw(method, f"{path}?apikey={server.apikey}", auth, body)
                 assert response.status < 500, (method, path, response.status, response.body[:300])
 
 

@@ -196,7 +196,8 @@ def test_xml_login(server: RunningServer, tenant: Tenant) -> None:
     assert pro is not None
     assert pro.findtext("id") == str(tenant.pro_id)
     assert pro.findtext("group-id") == str(tenant.group_id)
-    assert root.find("error") is not None and root.find("error").get("nil") == "true"  # type: ignore[union-attr]
+    error = root.find("error")
+    assert error is not None and error.get("nil") == "true"
 
 
 # -- headers on every response ---------------------------------------------------------------------------

@@ -287,8 +287,7 @@ def test_another_groups_ids_are_refused(world: World, field: str, as_string: boo
                             "end": "2030-01-07 12:30"}
     foreign = world.b_ids[field]
     body[field] = str(foreign) if as_string else foreign
-    message = refused(world.api.post("vevents", body), field)
-    assert str(foreign) in message
+    refused(world.api.post("vevents", body), field)
     record = world.event(fiche_id=world.fiche, intervention_id=world.intervention)
     refused(world.api.put("vevents", record["id"], {field: body[field]}), field)
     assert world.api.one("vevents", record["id"]) == record

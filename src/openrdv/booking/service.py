@@ -58,7 +58,7 @@ def group_rules(ctx: CallContext, group_id: int) -> GroupRules:
     )
     if row is None:
         raise NotFound()
-    timezone, notice, period, upcoming, between, services, inactive, is_open = row
+    _timezone, notice, period, upcoming, between, services, inactive, is_open = row
     return GroupRules(
         id=group_id,
         zone=ctx.zone_for(group_id),
@@ -315,8 +315,30 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
         if found is None:
             raise BookingRefused(13, f"No customer of this group has the e-mail address {email}.")
         return int(found)
+    email = fields.get("email")
+    if isinstance(email, str) and email.strip():
+        taken = ctx.conn.scalar(
+            "SELECT id FROM fiches WHERE group_id = ? AND lower(email) = lower(?) AND deleted = ? ORDER BY id LIMIT 1",
+            (group_id, email.strip(), False),
+        )
+        if taken is not None:
+            raise BookingRefused(
+                11,
+                f"A customer of this group already has the e-mail address {email.strip()}: "
+                "book with fiche[id] (or fiche[email] alone) to use that customer.",
+            )
     record = handlers.create_record(FICHES, sub, {"fiche": fields})
     return int(record["id"])
+
+
+def lock_row(conn: Conn, table: str, row_id: int) -> None:
+    """PostgreSQL: lock one row until the transaction ends, so that two bookings of one customer on
+    different calendars (which lock different calendar rows) still run one after the other: the customer
+    rules (codes 6, 7, 12) and "one fiche per account and group" hold under concurrency too. Locks are
+    always taken in the same order (calendars by id, then the account, then the fiche): no deadlock.
+    SQLite needs nothing: its write transaction (BEGIN IMMEDIATE) already serialises every booking."""
+    if conn.dialect == "postgresql":
+        conn.one(f"SELECT id FROM {table} WHERE id = ? FOR UPDATE", (row_id,))
 
 
 def check_customer_rules(ctx: CallContext, rules: GroupRules, fiche_id: int, start: int, end: int) -> None:
@@ -366,7 +388,10 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
         raise invalid("date", "can't be blank: give the start of the appointment ('YYYY-MM-DD HH:MM:SS')")
     start = _parse_time(date, "date", rules.zone)
     interventions = requested_interventions(
-        ctx, group_id, obj.get("intervention_ids", obj.get("intervention_id")), None if ctx.is_pro else rules.max_services
+        ctx,
+        group_id,
+        obj.get("intervention_ids", obj.get("intervention_id")),
+        None if ctx.is_pro else rules.max_services,
     )
     ids = [i for i, _ in interventions]
     duration = sum(length for _, length in interventions) * 60
@@ -389,7 +414,10 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
         raise invalid("calendar_id", f"{calendar_id} is not a calendar of this group")
     with ctx.conn.transaction():
         calendars = candidate_calendars(ctx, group_id, ids, [calendar_id] if calendar_id else None, lock=True)
+        if ctx.account_id is not None:
+            lock_row(ctx.conn, "accounts", ctx.account_id)  # before its fiche may be looked up or created
         fiche_id = resolve_fiche(ctx, group_id, fiche_data)
+        lock_row(ctx.conn, "fiches", fiche_id)  # before the customer rules read its appointments
         check_customer_rules(ctx, rules, fiche_id, start, end)
         schedules = load_schedules(ctx.conn, rules.zone, calendars, start - DAY, end + DAY)
         free = [s.calendar_id for s in schedules if free_places(s, start, end) > 0]
@@ -398,9 +426,10 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
         chosen = free[0] if calendar_id else random.choice(free)
         fiche = ctx.conn.one_dict("SELECT lastname, firstname FROM fiches WHERE id = ?", (fiche_id,)) or {}
         taker = ONLINE_TAKER if not ctx.is_pro else (ctx.principal.email if ctx.principal else "")
+        text = " ".join(p for p in (fiche.get("lastname"), fiche.get("firstname")) if p)
         vevent_id = handlers.insert_values(VEVENTS, ctx.conn, {
             "group_id": group_id, "calendar_id": chosen, "start": start, "end": end, "fiche_id": fiche_id,
-            "intervention_id": ids[0], "text": " ".join(p for p in (fiche.get("lastname"), fiche.get("firstname")) if p),
+            "intervention_id": ids[0], "text": text,
             "comments": comments, "websource": websource, "from_web": from_web if ctx.is_pro else True,
             "taker": taker,
         }, ctx.now)

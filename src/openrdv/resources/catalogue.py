@@ -54,11 +54,45 @@ class InterventionBehaviour(PublicCatalogue):
         if color and not COLOR_RE.match(color):
             raise invalid("colorref", "must be a colour like #RRGGBB")
 
+    def render_extra(self, ctx: CallContext, records: list[dict[str, Any]]) -> None:
+        if not ctx.is_pro:
+            _keep_public(ctx, records, "calendar_ids", _public_calendars(ctx))
+
 
 class NamedBehaviour(PublicCatalogue):
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         if not (values.get("name") or values.get("publicname") or "").strip():
             raise invalid("name", "can't be blank")
+
+
+class CalendarBehaviour(NamedBehaviour):
+    def render_extra(self, ctx: CallContext, records: list[dict[str, Any]]) -> None:
+        if not ctx.is_pro:
+            _keep_public(ctx, records, "intervention_ids", _public_interventions(ctx))
+
+
+# Online (accounts and anonymous callers) the links name public items only: a calendar lists the
+# services bookable online, a service the calendars shown online, and the link filters match on them.
+def _public_interventions(ctx: CallContext) -> tuple[str, list[Any]]:
+    scope = InterventionBehaviour().account_scope(ctx)
+    assert scope is not None
+    return f"SELECT t.id FROM interventions t WHERE {scope[0]}", list(scope[1])
+
+
+def _public_calendars(ctx: CallContext) -> tuple[str, list[Any]]:
+    return f"SELECT t.id FROM calendars t WHERE {PUBLIC_SQL}", [False]
+
+
+def _keep_public(ctx: CallContext, records: list[dict[str, Any]], field: str,
+                 public: tuple[str, list[Any]]) -> None:
+    ids = sorted({i for record in records for i in record.get(field) or ()})
+    if not ids:
+        return
+    marks = ", ".join("?" for _ in ids)
+    shown = {row[0] for row in ctx.conn.all(f"{public[0]} AND t.id IN ({marks})", [*public[1], *ids])}
+    for record in records:
+        if field in record:
+            record[field] = [i for i in record[field] if i in shown]
 
 
 def _ids_in(column: str, ids: list[int]) -> tuple[str, list[Any]]:
@@ -71,6 +105,9 @@ def _calendars_offering_all(ids: list[int], ctx: CallContext) -> tuple[str, list
     if not ids:
         return "1 = 1", []
     inner, params = _ids_in("intervention_id", ids)
+    if not ctx.is_pro:
+        public = _public_interventions(ctx)
+        inner, params = f"{inner} AND intervention_id IN ({public[0]})", [*params, *public[1]]
     return (
         f"t.id IN (SELECT calendar_id FROM {CALENDAR_INTERVENTIONS} WHERE {inner} "
         f"GROUP BY calendar_id HAVING count(DISTINCT intervention_id) = ?)",
@@ -88,6 +125,9 @@ def _interventions_on_calendars(ids: list[int], ctx: CallContext) -> tuple[str, 
     if not ids:
         return "1 = 1", []
     inner, params = _ids_in("calendar_id", ids)
+    if not ctx.is_pro:
+        public = _public_calendars(ctx)
+        inner, params = f"{inner} AND calendar_id IN ({public[0]})", [*params, *public[1]]
     return f"t.id IN (SELECT intervention_id FROM {CALENDAR_INTERVENTIONS} WHERE {inner})", params
 
 
@@ -138,7 +178,7 @@ CALENDARS = Resource(
         ListFilter("calendarset_ids", many=True, kind=Kind.IDS, build=_in_calendarsets,
                    doc="calendars of any of these calendar sets"),
     ),
-    behaviour=NamedBehaviour(),
+    behaviour=CalendarBehaviour(),
     doc="A bookable agenda (a person or a resource).",
     fields=[
         id_field(),
