@@ -55,6 +55,7 @@ from calendar_bench import (
     machine_info,
     measure,
     print_breakdown,
+    quiet,
     redact_url,
     run_cli,
     sql_breakdown,
@@ -521,6 +522,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the race")
     parser.add_argument("--only", default="a,b,c", help="the parts to run, e.g. a,c")
     parser.add_argument("--profile", action="store_true", help="diagnose every target, not only missed ones")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before measuring, wait at most this long until other processes leave the CPU idle",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.calls < 50:
@@ -556,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     verdicts: list[Verdict] = []
+    quiet(args.wait_quiet)
     api = InProcess(shop.url, shop.creds)
     try:
         if "a" in only:
@@ -567,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         api.close()
     if "c" in only:
+        quiet(args.wait_quiet)
         log(f"the race through `openrdv serve --workers 2`, {args.repeats} rounds of {RACE_CLIENTS} clients:")
         race = run_race(shop, args.repeats)
         for verdict in race:

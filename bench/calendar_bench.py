@@ -67,6 +67,7 @@ from common import (
     machine_cpu_seconds,
     process_cpu_seconds,
     rss_kib,
+    wait_quiet,
 )
 
 from openrdv.db.engine import Database, dialect_of, sqlite_path
@@ -888,6 +889,13 @@ def _self_cpu() -> float:
 # -- main -------------------------------------------------------------------------------------------------
 
 
+def quiet(limit: float) -> None:
+    """--wait-quiet: the machine is shared; figures taken while other processes run are pessimistic."""
+    if limit > 0:
+        log(f"waiting until the machine is quiet (at most {limit:g} s) ...")
+        log(f"  {wait_quiet(limit):.2f} cores busy")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="default: sqlite:///bench/data/calendar-1m.db (cached)")
@@ -901,6 +909,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="diagnose every target, not only the missed ones (py-spy on the server for e)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before measuring, wait at most this long until other processes leave the CPU idle",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -950,6 +965,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": SEED,
         },
     }
+    quiet(args.wait_quiet)
     api = InProcess(data.url, data.creds)
     try:
         params = read_params(api, data.group_id)
@@ -971,6 +987,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         api.close()
     if "e" in only:
+        quiet(args.wait_quiet)
         log("a real server, `openrdv serve --workers 1`, streaming results=all:")
         verdicts += run_stream(data, params.fiches, args.profile)
     results["targets"] = [v.as_dict() for v in verdicts]

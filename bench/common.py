@@ -326,12 +326,16 @@ def busy_cores(seconds: float = 2.0) -> float:
 def wait_quiet(limit: float, threshold: float = 0.15, seconds: float = 3.0) -> float:
     """Wait (at most `limit` s) until the machine is quiet: less than `threshold` core busy over
     `seconds`. Returns the last reading."""
-    deadline = time.monotonic() + limit
+    start = time.monotonic()
+    said = -30.0
     while True:
         busy = busy_cores(seconds)
-        if busy < threshold or time.monotonic() >= deadline:
+        waited = time.monotonic() - start
+        if busy < threshold or waited >= limit:
             return busy
-        log(f"  machine busy ({busy:.2f} cores used by other processes): waiting ...")
+        if waited - said >= 30:
+            log(f"  machine busy ({busy:.2f} cores used by other processes), waited {waited:.0f} s ...")
+            said = waited
 
 
 class CpuMeter:

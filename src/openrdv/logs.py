@@ -14,7 +14,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"(?i)((?:apikey|api_key|password|passwd|_session_id|session_id|token|secret|key)"
-            r"(?:%5D|\])?\s*[=:]\s*)([^&\s;,\"']+)"
+            r"(?:%5D|\])?\s*[=:]\s*)([^&\s]+)"
         ),
         r"\1" + REDACTED,
     ),

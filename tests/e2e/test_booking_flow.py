@@ -329,6 +329,14 @@ def test_account_creation_names_what_is_wrong(server: RunningServer) -> None:
         unknown_group = {"email": f"{unique('u')}@e2e.example.org", "group_id": 987654321, "password": "long-enough"}
         error_body(web.post("/accounts", json={"account": unknown_group}), 400)
     with server.client() as no_key:
-        refused = no_key.post("/accounts", json={"account": {"email": f"{unique('k')}@e2e.example.org",
-                                                             "group_id": shop.group_id, "password": "long-enough"}})
+        refused = no_key.post(
+            "/accounts",
+            json={
+                "account": {
+                    "email": f"{unique('k')}@e2e.example.org",
+                    "group_id": shop.group_id,
+                    "password": "long-enough",
+                }
+            },
+        )
         error_body(refused, 401)

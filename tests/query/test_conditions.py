@@ -490,7 +490,7 @@ def test_sql_text_has_only_placeholders(data: Data) -> None:
     assert rendered == [
         ('t."city" IN (?, ?, ?)', ["a", "b", "c"]),
         ('(t."mailreminder" != ? OR t."mailreminder" IS NULL)', [5]),
-        ('t."name" NOT ILIKE ?', ["%x%"]),
+        ("t.\"name\" NOT ILIKE ? ESCAPE ''", ["%x%"]),
     ]
 
 

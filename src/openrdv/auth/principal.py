@@ -177,6 +177,8 @@ class Authenticator:
         if apikey_id is None:
             apikey_id = session_apikey
         if apikey_id is None:
+            if expired:
+                raise Unauthorized(SESSION_EXPIRED)
             raise Unauthorized(MISSING_APIKEY)
         if principal is not None:
             principal.apikey_id = apikey_id
@@ -188,6 +190,7 @@ class Authenticator:
         return self.check_apikey(conn, creds.apikey, creds.apikey_in_body)
 
 
+SESSION_EXPIRED = "Your session has expired: log in again at /api/v1/sessions/login."
 MISSING_APIKEY = (
     "Missing API key: pass it as the apikey query parameter (?apikey=...), "
     "or log in at /api/v1/sessions/login with one."

@@ -315,16 +315,16 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
         if found is None:
             raise BookingRefused(13, f"No customer of this group has the e-mail address {email}.")
         return int(found)
-    email = fields.get("email")
-    if isinstance(email, str) and email.strip():
+    new_email = fields.get("email")
+    if isinstance(new_email, str) and new_email.strip():
         taken = ctx.conn.scalar(
             "SELECT id FROM fiches WHERE group_id = ? AND lower(email) = lower(?) AND deleted = ? ORDER BY id LIMIT 1",
-            (group_id, email.strip(), False),
+            (group_id, new_email.strip(), False),
         )
         if taken is not None:
             raise BookingRefused(
                 11,
-                f"A customer of this group already has the e-mail address {email.strip()}: "
+                f"A customer of this group already has the e-mail address {new_email.strip()}: "
                 "book with fiche[id] (or fiche[email] alone) to use that customer.",
             )
     record = handlers.create_record(FICHES, sub, {"fiche": fields})

@@ -31,6 +31,7 @@ class CollectionRequest:
     words: list[str]
     conditions: list[Condition]
     filters: list[tuple[str, list[Any]]] = field(default_factory=list)
+    search_column: str = "search_text"
 
     @property
     def streamed(self) -> bool:
@@ -90,13 +91,15 @@ def parse_collection(
         text = to_str(raw_search, "search")
         if len(text) > MAX_SEARCH_LENGTH:
             raise invalid("search", f"is too long (maximum is {MAX_SEARCH_LENGTH} characters)")
-        if not resource.searchable:
+        if not resource.searchable or (profile == "account" and not resource.public_search_fields):
             raise invalid("search", f"is not offered on {resource.name}")
         words = search_words(text)
     conditions: list[Condition] = []
     if "conditions" in params:
         conditions = parse_conditions(params["conditions"], resource, profile, zone)
+    search_column = "search_public" if profile == "account" and resource.has_public_search else "search_text"
     return CollectionRequest(
+        search_column=search_column,
         results=results,
         start_index=start,
         sort=sort_field,
@@ -148,7 +151,8 @@ def build_list_sql(
         sql, values = condition_sql(cond, like, "t.")
         clauses.append(sql)
         params.extend(values)
-    indexed = [w for w in request.words if len(w) >= 3] if resource.fulltext and dialect == "sqlite" else []
+    use_index = resource.fulltext and dialect == "sqlite" and request.search_column == "search_text"
+    indexed = [w for w in request.words if len(w) >= 3] if use_index else []
     if indexed:
         # the trigram index finds rows holding every word of 3+ characters; shorter words are
         # checked on those rows only
@@ -157,7 +161,7 @@ def build_list_sql(
     for word in request.words:
         if word in indexed:
             continue
-        clauses.append("t.\"search_text\" LIKE ? ESCAPE '\\'")
+        clauses.append(f"t.\"{request.search_column}\" LIKE ? ESCAPE '\\'")
         params.append(f"%{like_escape(word)}%")
     where_sql = " AND ".join(clauses) if clauses else "1 = 1"
     table = quote(resource.table)

@@ -149,7 +149,10 @@ def condition_sql(cond: Condition, like: str, alias: str = "") -> tuple[str, lis
         return (f"({col} IS NOT NULL AND {col} <> '')" if is_text else f"{col} IS NOT NULL"), []
     if cond.op in ("LIKE", "NOT LIKE"):
         keyword = like if cond.op == "LIKE" else f"NOT {like}"
-        return f"{col} {keyword} ?", [cond.value]
+        # only the caller's % and _ are wildcards: no escape character on either engine
+        # (PostgreSQL's default one, \, would make a trailing backslash an error)
+        escape = " ESCAPE ''" if like == "ILIKE" else ""
+        return f"{col} {keyword} ?{escape}", [cond.value]
     if cond.op in ("IN", "NOT IN"):
         if not cond.value:
             return ("1 = 0" if cond.op == "IN" else "1 = 1"), []

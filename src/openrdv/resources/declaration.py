@@ -184,6 +184,21 @@ class Resource:
     def searchable(self) -> bool:
         return bool(self.search_fields)
 
+    @cached_property
+    def public_search_fields(self) -> tuple[str, ...]:
+        """The search fields an account may read: its `search` must not match text it cannot see."""
+        return tuple(n for n in self.search_fields if self.by_name[n].can_read("account"))
+
+    @cached_property
+    def has_public_search(self) -> bool:
+        """Whether the table keeps a second search column for accounts (their fields differ)."""
+        return (
+            self.owns_table
+            and "list" in self.account_verbs
+            and bool(self.public_search_fields)
+            and self.public_search_fields != tuple(self.search_fields)
+        )
+
 
 def fields_named(resource: Resource, names: Sequence[str]) -> list[Field]:
     return [resource.by_name[n] for n in names]

@@ -358,6 +358,14 @@ def table_columns(resource: Resource) -> frozenset[str]:
     return columns_of(resource.table)
 
 
+def set_search_columns(resource: Resource, values: dict[str, Any]) -> None:
+    """The stored, normalised search text (and the accounts' one, when their fields differ)."""
+    if resource.search_fields:
+        values["search_text"] = search_document(values.get(n) for n in resource.search_fields)
+    if resource.has_public_search:
+        values["search_public"] = search_document(values.get(n) for n in resource.public_search_fields)
+
+
 def insert_values(resource: Resource, conn: Conn, values: dict[str, Any], now: int) -> int:
     """INSERT one row from field-named values (declared defaults for the rest), with timestamps and
     the search text, and give its id."""
@@ -365,8 +373,7 @@ def insert_values(resource: Resource, conn: Conn, values: dict[str, Any], now: i
     merged.update(values)
     if resource.timestamps:
         merged["created_at"] = merged["updated_at"] = now
-    if resource.search_fields:
-        merged["search_text"] = search_document(merged.get(n) for n in resource.search_fields)
+    set_search_columns(resource, merged)
     stored = column_values(resource, merged, table_columns(resource))
     stored.pop("id", None)
     names = ", ".join(quote(c) for c in stored)
@@ -428,8 +435,7 @@ def update_record(
         check_references(resource, ctx, values, group_id)
         if resource.timestamps:
             merged["updated_at"] = ctx.now
-        if resource.search_fields:
-            merged["search_text"] = search_document(merged.get(n) for n in resource.search_fields)
+        set_search_columns(resource, merged)
         resource.behaviour.before_write(ctx, merged, existing)
         changed = {k: v for k, v in merged.items() if k not in existing or existing[k] != v or k in values}
         stored = column_values(resource, changed, columns)

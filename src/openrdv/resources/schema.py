@@ -53,6 +53,8 @@ def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Col
     columns += [_column(f) for f in resource.stored_fields if f.name != "id"]
     if resource.search_fields:
         columns.append(sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
+    if resource.has_public_search:
+        columns.append(sa.Column("search_public", sa.Text(), nullable=False, server_default=""))
     columns += extra
     table = sa.Table(resource.table, metadata, *columns)
     if resource.tenancy == "group":

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from openrdv.auth.principal import Authenticator, Caller, Credentials, parse_basic
+from openrdv.auth.principal import SESSION_EXPIRED, Authenticator, Caller, Credentials, parse_basic
 from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session, purge_expired
 from openrdv.booking import idempotency
 from openrdv.booking.service import available_time_slots
@@ -289,7 +289,7 @@ class Api:
             )
             if principal is None and not anonymous_ok:
                 if caller.session_expired:
-                    raise Unauthorized("Your session has expired: log in again at /api/v1/sessions/login.")
+                    raise Unauthorized(SESSION_EXPIRED)
                 raise Unauthorized(
                     "Authentication required: send HTTP Basic credentials (email:password) "
                     "or log in at /api/v1/sessions/login."
@@ -373,7 +373,7 @@ class Api:
                     raise invalid("group_id", "can't be blank outside a group URL")
             ctx.group_id = group_id
             ctx.group_zone = guard_group(conn, principal, group_id)
-            result = available_time_slots(ctx, group_id)
+            result = available_time_slots(ctx, group_id, xml=fmt == "xml")
         return ApiResponse(200, render_document(result, fmt), MEDIA_TYPES[fmt])
 
     def run_verb(
