@@ -307,9 +307,16 @@ def sql_breakdown(api: InProcess, request: ApiRequest, repeat: int = 3) -> dict[
         finally:
             ended = time.perf_counter()
             raw.set_trace_callback(None)
-        times = [t for t, _ in marks] + [ended]
-        timeline = [{"ms": round((times[i + 1] - t) * 1000, 3), "sql": sql} for i, (t, sql) in enumerate(marks)]
-        selects = [sql for _, sql in marks if sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "WITH")]
+        # sub-statements (trigger bodies, FTS5's own queries: "-- ..." in the trace) count in the
+        # statement that runs them
+        top = [(t, sql) for t, sql in marks if not sql.startswith("--")]
+        subs = Counter(sum(1 for t, _ in top if t <= mark) for mark, sql in marks if sql.startswith("--"))
+        times = [t for t, _ in top] + [ended]
+        timeline = [
+            {"ms": round((times[i + 1] - t) * 1000, 3), "sql": sql, "sub_statements": subs.get(i + 1, 0)}
+            for i, (t, sql) in enumerate(top)
+        ]
+        selects = [sql for _, sql in top if sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "WITH")]
 
         def timed_all() -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
@@ -378,7 +385,8 @@ def print_breakdown(breakdown: dict[str, Any], floor_ms: float = 0.05, timeline_
     )
     shown = [i for i in timeline if i["ms"] >= timeline_floor_ms]
     for item in shown:
-        log(f"      {item['ms']:8.2f} ms  {short_sql(item['sql'])}")
+        subs = f" [+{item['sub_statements']} trigger/FTS sub-statements]" if item["sub_statements"] else ""
+        log(f"      {item['ms']:8.2f} ms  {short_sql(item['sql'])}{subs}")
     rest = [i for i in timeline if i["ms"] < timeline_floor_ms]
     if rest:
         log(

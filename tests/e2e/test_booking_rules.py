@@ -313,3 +313,19 @@ def test_dates_are_wall_clock_times_of_the_group_zone(server: RunningServer) -> 
         refused = paris.book(pro, at(gap_day, "02:30"), fiche={"id": paris.new_fiche()["id"]})
         body = error_body(refused, 400)
         assert "date" in body["error"] or "date" in (body.get("errors") or {}), body
+
+
+def test_a_customer_books_only_offered_starts_while_a_pro_may_book_any_free_time(server: RunningServer) -> None:
+    shop = build_shop(server, interval=30)
+    monday = shop.first_day
+    customer = register(server, shop.group_id)
+    with customer.client() as client:
+        offered = shop.slots_ok(client, monday)["availabletimeslots"]
+        assert at(monday, "09:30") in [s["start"] for s in offered]
+        assert at(monday, "09:10") not in [s["start"] for s in offered]
+        # free, but not a start availabletimeslots offers: refused to a customer
+        assert_refused(shop.book(client, at(monday, "09:10"), fiche={}), 10)
+        ok(shop.book(client, at(monday, "09:30"), fiche={}), 201)
+    with shop.pro() as pro:
+        fiche = shop.new_fiche()
+        ok(shop.book(pro, at(monday, "10:10"), fiche={"id": fiche["id"]}), 201)

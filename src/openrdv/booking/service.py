@@ -420,7 +420,12 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
         lock_row(ctx.conn, "fiches", fiche_id)  # before the customer rules read its appointments
         check_customer_rules(ctx, rules, fiche_id, start, end)
         schedules = load_schedules(ctx.conn, rules.zone, calendars, start - DAY, end + DAY)
-        free = [s.calendar_id for s in schedules if free_places(s, start, end) > 0]
+        if ctx.is_pro:
+            # a pro may book any free time, on the grid or not
+            free = [s.calendar_id for s in schedules if free_places(s, start, end) > 0]
+        else:
+            # a customer books exactly what availabletimeslots offers (the same computation)
+            free = [s.calendar_id for s in schedules if compute_slots([s], duration, start, start + 1, start, start)]
         if not free:
             raise BookingRefused(10, "This time slot is not available (any more): choose another one.")
         chosen = free[0] if calendar_id else random.choice(free)
