@@ -43,7 +43,8 @@ class ValidationFailed(BadRequest):
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         parts = [
-            f"{name} {msgs[0]}" if not msgs[0][:1].isupper() else f"{name}: {msgs[0]}" for name, msgs in errors.items()
+            (f"{name} {msgs[0]}" if not msgs[0][:1].isupper() else f"{name}: {msgs[0]}").rstrip(".")
+            for name, msgs in errors.items()
         ]
         super().__init__("Invalid parameters: " + "; ".join(parts) + ".", errors=errors)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,11 @@ class Formatters:
         self.xml = xml
         self.by_group = shape.resource.tenancy != "groups"
         self._cache: dict[Any, Callable[[int], Any]] = {}
+
+    def preload(self) -> None:
+        """Read the caller's group zones now, while the request's connection is still ours."""
+        if self.by_group and self.ctx.principal is not None:
+            _ = self.ctx.principal.zones
 
     def __call__(self, key: Any) -> Callable[[int], Any]:
         fmt = self._cache.get(key)
@@ -106,6 +112,8 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
         "dir": request.dir_param,
     }
     formatters = Formatters(ctx, shape, xml)
+    if request.streamed:
+        formatters.preload()
     if not request.streamed:
         total = int(ctx.conn.scalar(sql.count_sql, sql.count_params) or 0)
         rows = ctx.conn.all(sql.page_sql, sql.page_params) if total > request.start_index else []
@@ -119,6 +127,9 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
         # chunks may be produced on different threads of the pool.
         assert ctx.db is not None
         with ctx.db.dedicated() as conn, conn.snapshot():
+            # the request's connection is back in its pool by now: everything reads through this one
+            stream_ctx = dataclasses.replace(ctx, conn=conn)
+            formatters.ctx = stream_ctx
             total = int(conn.scalar(sql.count_sql, sql.count_params) or 0)
             envelope["totalRecords"] = total
             wanted = request.results if request.results is not None else total
@@ -127,7 +138,7 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
             if total > request.start_index:
                 for rows in conn.chunks(sql.page_sql, sql.page_params, STREAM_CHUNK):
                     returned += len(rows)
-                    yield render_rows(ctx, shape, rows, formatters, conn)
+                    yield render_rows(stream_ctx, shape, rows, formatters, conn)
             envelope["recordsReturned"] = returned
 
     return Page(envelope, None, stream())
@@ -212,6 +223,8 @@ def coerce_field(field: Field, raw: Any, zone: Zone) -> Any:
     elif kind is Kind.STR:
         value = to_str(raw, name, field.max_length or 255)
     elif kind is Kind.TEXT:
+        if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+            raw = ",".join(raw)  # a list for a text field (exdates) is its comma-separated form
         value = to_str(raw, name, TEXT_MAX)
     elif kind is Kind.JSON:
         value = to_json_text(raw, name, TEXT_MAX)
@@ -225,6 +238,8 @@ def coerce_field(field: Field, raw: Any, zone: Zone) -> Any:
         value = to_id_list(raw, name)
     else:  # pragma: no cover - every Kind is handled above
         raise AssertionError(kind)
+    if field.choices is not None and value in (None, "") and field.default is not None:
+        value = field.default  # an empty choice means the default (vevent type "" → "Vevent")
     if field.choices is not None and value is not None and value not in field.choices:
         allowed = ", ".join(str(c) for c in field.choices)
         raise invalid(name, f"must be one of {allowed}")
