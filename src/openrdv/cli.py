@@ -72,14 +72,19 @@ def serve(
 ) -> None:
     """Serve the API (Uvicorn, one process per worker)."""
     settings = _settings(database_url)
-    from openrdv.db.migrate import current_revision
+    # read the schema revision without Alembic: a one-worker server runs in this very process, and
+    # importing SQLAlchemy would cost it ~20 MB for nothing
+    from openrdv.db.engine import Database
 
     try:
-        revision = current_revision(settings.database_url)
-    except Exception as exc:
-        _fail(f"cannot open the database: {exc}")
+        database = Database(settings.database_url, pool_size=1)
+        with database.connect() as conn:
+            revision = conn.scalar("SELECT version_num FROM alembic_version")
+        database.close()
+    except Exception:
+        revision = None
     if revision is None:
-        _fail("the database has no schema yet: run `openrdv db upgrade` first")
+        _fail("the database has no schema yet (or cannot be opened): run `openrdv db upgrade` first")
     from openrdv.logs import configure_logging
     from openrdv.server import run
 

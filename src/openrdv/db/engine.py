@@ -227,7 +227,7 @@ class Database:
             raw.execute("PRAGMA synchronous=NORMAL")
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA busy_timeout=30000")
-            raw.execute("PRAGMA cache_size=-32000")
+            raw.execute("PRAGMA cache_size=-4000")  # 4 MB a connection: the OS page cache does the rest
             raw.execute("PRAGMA temp_store=MEMORY")
             conn = Conn(raw, "sqlite", self._write_lock)
             self._local.conn = conn

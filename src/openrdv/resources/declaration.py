@@ -37,6 +37,13 @@ class Kind(enum.Enum):
 
 TEXT_KINDS = frozenset({Kind.STR, Kind.TEXT, Kind.JSON})
 
+# Columns a table holds beyond its declared fields, never read or written through the API.
+EXTRA_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "pros": ("credential_version",),
+    "fiches": ("account_id",),
+    "accounts": ("credential_version",),
+}
+
 
 @dataclass(frozen=True)
 class Link:

@@ -1,6 +1,6 @@
 """The SQL schema, derived from the declarations (plus the few tables no resource declares).
 
-Used by the Alembic migrations and nothing else at run time but `columns_of`.
+Used by the Alembic migrations only: the request path never imports SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -170,11 +170,6 @@ def build_metadata() -> sa.MetaData:
 @lru_cache(maxsize=1)
 def metadata() -> sa.MetaData:
     return build_metadata()
-
-
-@lru_cache(maxsize=128)
-def columns_of(table: str) -> frozenset[str]:
-    return frozenset(c.name for c in metadata().tables[table].columns)
 
 
 def dialect_extras(dialect: str) -> list[str]:
