@@ -95,10 +95,13 @@ class OpenRdvApp:
             else:
                 await self.pages(scope, receive, send_with_id)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            line = f"{scope.get('method', '')} {path}{'?' + query if query else ''} {status_holder[0]} "
-            line += f"{(time.perf_counter() - started) * 1000:.1f}ms rid={request_id}"
-            access_log.info(redact(line))
+            if access_log.isEnabledFor(logging.INFO):
+                query = scope.get("query_string", b"").decode("latin-1")
+                target = f"{path}?{redact(query)}" if query else redact(path)
+                elapsed = (time.perf_counter() - started) * 1000
+                access_log.info(
+                    "%s %s %s %.1fms rid=%s", scope.get("method", ""), target, status_holder[0], elapsed, request_id
+                )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -64,4 +64,5 @@ def run(host: str, port: int, workers: int, log_level: str = "info") -> None:
         backlog=2048,
         timeout_keep_alive=30,
         server_header=False,
+        proxy_headers=False,  # X-Forwarded-For is not trusted unless a proxy is configured in front
     )
