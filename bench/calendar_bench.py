@@ -258,7 +258,20 @@ def machine_info() -> dict[str, Any]:
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         "sqlite": __import__("sqlite3").sqlite_version,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git": git_revision(),
     }
+
+
+def git_revision() -> str:
+    """The commit measured, with "+dirty src" when src/ differs from it (others edit it meanwhile)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "../src"], cwd=BENCH, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" +dirty src" if dirty.stdout.strip() else "")
 
 
 def redact_url(url: str) -> str:

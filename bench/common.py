@@ -294,6 +294,19 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS and its parts (RssAnon: heap, e.g. SQLite's page cache; RssFile: mapped code and files), KiB."""
+    found: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
+                found[name] = int(value.split()[0])
+    except OSError:
+        return {}
+    return found
+
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -345,9 +358,11 @@ class CpuMeter:
     def __init__(self, server_pids: Sequence[int]) -> None:
         self.pids = list(server_pids)
         self.cores: dict[str, float] = {}
+        self.per_worker: dict[int, float] = {}  # cores used by each server process
 
     def __enter__(self) -> CpuMeter:
         self._wall = time.perf_counter()
+        self._each = {pid: process_cpu_seconds([pid]) for pid in self.pids}
         self._server = process_cpu_seconds(self.pids)
         self._children = _children_cpu()
         self._busy, _ = machine_cpu_seconds()
@@ -358,6 +373,9 @@ class CpuMeter:
         server = process_cpu_seconds(self.pids) - self._server
         loadgen = _children_cpu() - self._children
         busy = machine_cpu_seconds()[0] - self._busy
+        self.per_worker = {
+            pid: round((process_cpu_seconds([pid]) - start) / wall, 2) for pid, start in self._each.items()
+        }
         self.cores = {
             "server": round(server / wall, 2),
             "load_tool": round(loadgen / wall, 2),
@@ -403,6 +421,8 @@ class LoadResult:
     bytes_per_response: float
     raw: str = ""
     cpu_cores: dict[str, float] = field(default_factory=dict)  # see CpuMeter
+    worker_cores: list[float] = field(default_factory=list)  # cores used by each server worker
+    lopsided_retries: int = 0  # runs done again because one worker had most of the connections
 
     @property
     def errors(self) -> int:

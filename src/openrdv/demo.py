@@ -80,6 +80,8 @@ def load_demo(
     from openrdv.demo_calendar import load_calendar_demo
 
     counts = load_calendar_demo(db, settings, group_ids, fiches=fiches, vevents=vevents, rnd=rnd, progress=progress)
+    with db.connect() as conn:
+        conn.execute("ANALYZE")  # fresh planner statistics for the new volumes
     text = (
         f"Demo data loaded: group {group['id']} ({group['name']}), {counts}.\n"
         f"  API key ({key.environment}): {secret}\n"

@@ -26,6 +26,20 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), revision)
+    analyze(database_url)
+
+
+def analyze(database_url: str) -> None:
+    """Refresh the query planner's statistics. Without them SQLite cannot tell a selective index
+    from a useless one on a big table (a filtered page at a million rows: 50 ms instead of 0.1 ms)."""
+    from openrdv.db.engine import Database
+
+    database = Database(database_url, pool_size=1)
+    try:
+        with database.connect() as conn:
+            conn.execute("ANALYZE")
+    finally:
+        database.close()
 
 
 def current_revision(database_url: str) -> str | None:

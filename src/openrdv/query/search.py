@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 MAX_SEARCH_LENGTH = 200
 # Separates the searchable fields inside the stored column so that a word never matches across two
@@ -11,6 +12,7 @@ MAX_SEARCH_LENGTH = 200
 FIELD_SEPARATOR = "\x1f"
 
 
+@lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) and ch >= " ")

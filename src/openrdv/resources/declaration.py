@@ -74,6 +74,7 @@ class Field:
     sortable: bool = True
     # applied to the coerced input before the write transaction opens (e.g. password hashing)
     transform: Callable[[Any], Any] | None = None
+    blank_means_default: bool = False  # "" or null stands for the default (vevent type)
     doc: str = ""
 
     @property

@@ -239,7 +239,7 @@ def coerce_field(field: Field, raw: Any, zone: Zone) -> Any:
         value = to_id_list(raw, name)
     else:  # pragma: no cover - every Kind is handled above
         raise AssertionError(kind)
-    if field.choices is not None and value in (None, "") and field.default is not None:
+    if field.blank_means_default and value in (None, "") and field.default is not None:
         value = field.default  # an empty choice means the default (vevent type "" → "Vevent")
     if field.choices is not None and value is not None and value not in field.choices:
         allowed = ", ".join(str(c) for c in field.choices)

@@ -89,7 +89,7 @@ VEVENTS = Resource(
     ),
     behaviour=VeventBehaviour(),
     indexes=(("group_id", "calendar_id", "start"), ("group_id", "updated_at", "id"), ("group_id", "fiche_id"),
-             ("calendar_id", "start"), ("group_id", "start", "id")),
+             ("calendar_id", "start"), ("group_id", "start", "id"), ("fiche_id", "end")),
     doc="An event of a calendar: appointment, block, internet availability or note.",
     fields=[
         id_field(),
@@ -100,7 +100,7 @@ VEVENTS = Resource(
         Field("fiche_id", Kind.REF, ref_table="fiches", zero_when_null=True, doc="0 unless an appointment"),
         Field("intervention_id", Kind.REF, ref_table="interventions", zero_when_null=True,
               doc="0 unless an appointment"),
-        Field("type", Kind.STR, 32, default="Vevent", choices=EVENT_TYPES,
+        Field("type", Kind.STR, 32, default="Vevent", choices=EVENT_TYPES, blank_means_default=True,
               doc="VfreebusyEvent for internet availabilities"),
         Field("note", Kind.BOOL, default=False, doc="a day note (blocks no time)"),
         Field("text", Kind.STR, 255, default="", doc="label in the agenda"),
