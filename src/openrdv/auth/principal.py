@@ -101,7 +101,18 @@ class Authenticator:
         row = conn.one(f"SELECT email, group_id FROM {USER_TABLES[kind]} WHERE id = ?", (user_id,))
         if row is None:
             return None
-        email, main_group = row
+        return self.make_principal(conn, kind, user_id, row[0], row[1], apikey_id, session_digest)
+
+    def make_principal(
+        self,
+        conn: Conn,
+        kind: UserKind,
+        user_id: int,
+        email: str,
+        main_group: int | None,
+        apikey_id: int,
+        session_digest: str | None,
+    ) -> Principal:
 
         def memberships(group_id: int | None) -> list[tuple[int, str]]:
             one = "" if group_id is None else " AND g.id = ?"
@@ -172,7 +183,11 @@ class Authenticator:
             else:
                 session_apikey = session.apikey_id
                 kind = "pro" if session.user_kind == "pro" else "account"
-                principal = self.load_principal(conn, kind, session.user_id, session.apikey_id, session.digest)
+                if session.email is not None:
+                    principal = self.make_principal(
+                        conn, kind, session.user_id, session.email, session.main_group_id, session.apikey_id,
+                        session.digest,
+                    )
         apikey_id = self._request_apikey(conn, creds)
         if apikey_id is None:
             apikey_id = session_apikey

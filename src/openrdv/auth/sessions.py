@@ -24,6 +24,8 @@ class SessionRow:
     apikey_id: int
     created_at: int
     last_seen_at: int
+    email: str | None = None  # the user's, read in the same query
+    main_group_id: int | None = None
 
 
 def open_session(conn: Conn, user_kind: str, user_id: int, apikey_id: int, now: int) -> str:
@@ -42,9 +44,13 @@ def find_session(conn: Conn, token: str, now: int, idle: int, maximum: int) -> S
     if not token or len(token) > 128:
         return None
     digest = token_digest(token)
+    # the user comes with the session: one round trip instead of two (it shows on PostgreSQL)
     row = conn.one(
-        "SELECT token_digest, user_kind, user_id, apikey_id, created_at, last_seen_at "
-        "FROM sessions WHERE token_digest = ?",
+        "SELECT s.token_digest, s.user_kind, s.user_id, s.apikey_id, s.created_at, s.last_seen_at, "
+        "coalesce(p.email, a.email), coalesce(p.group_id, a.group_id) FROM sessions s "
+        "LEFT JOIN pros p ON s.user_kind = 'pro' AND p.id = s.user_id "
+        "LEFT JOIN accounts a ON s.user_kind = 'account' AND a.id = s.user_id "
+        "WHERE s.token_digest = ?",
         (digest,),
     )
     if row is None:

@@ -96,6 +96,21 @@ class Conn:
         row = self.raw.execute(self._sql(sql), params).fetchone()
         return None if row is None else row[0]
 
+    def count_and_rows(
+        self, count_sql: str, count_params: Params, rows_sql: str, rows_params: Params, skip_rows_below: int = 0
+    ) -> tuple[int, list[Row]]:
+        """A collection's total and one page of it. PostgreSQL gets both statements in one round
+        trip (pipeline mode); SQLite, in-process, skips the page when the total says it is empty."""
+        if self._pg:
+            with self.raw.pipeline():
+                counted = self.raw.execute(self._sql(count_sql), count_params)
+                paged = self.raw.execute(self._sql(rows_sql), rows_params)
+            return int(counted.fetchone()[0]), list(paged.fetchall())
+        total = int(self.raw.execute(count_sql, count_params).fetchone()[0])
+        if total <= skip_rows_below:
+            return total, []
+        return total, list(self.raw.execute(rows_sql, rows_params).fetchall())
+
     def one_dict(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         cur = self.raw.execute(self._sql(sql), params)
         row = cur.fetchone()

@@ -116,8 +116,9 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
     if request.streamed:
         formatters.preload()
     if not request.streamed:
-        total = int(ctx.conn.scalar(sql.count_sql, sql.count_params) or 0)
-        rows = ctx.conn.all(sql.page_sql, sql.page_params) if total > request.start_index else []
+        total, rows = ctx.conn.count_and_rows(
+            sql.count_sql, sql.count_params, sql.page_sql, sql.page_params, skip_rows_below=request.start_index
+        )
         records = render_rows(ctx, shape, rows, formatters)
         envelope["totalRecords"] = total
         envelope["recordsReturned"] = len(records)
