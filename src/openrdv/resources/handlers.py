@@ -67,7 +67,13 @@ def render_rows(
     ctx: CallContext, shape: RecordShape, rows: list[Row], formatters: Formatters, conn: Conn | None = None
 ) -> list[dict[str, Any]]:
     zi = shape.zone_index
-    records = [shape.render(row, formatters(row[zi])) for row in rows]
+    render = shape.render
+    keys = {row[zi] for row in rows}
+    if len(keys) == 1:  # the usual case: one group, one formatter for the whole batch
+        fmt = formatters(next(iter(keys)))
+        records = [render(row, fmt) for row in rows]
+    else:
+        records = [render(row, formatters(row[zi])) for row in rows]
     if shape.links:
         shape.add_links(conn or ctx.conn, records, [int(r[shape.id_index]) for r in rows])
     shape.resource.behaviour.render_extra(ctx, records)
