@@ -30,7 +30,7 @@ from openrdv.resources.tenancy import scope_clauses
 from openrdv.zones import Zone
 
 TEXT_MAX = 65535
-STREAM_CHUNK = 1000
+STREAM_CHUNK = 2000
 
 
 # -- rendering ----------------------------------------------------------------------------------------
