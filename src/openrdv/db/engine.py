@@ -99,13 +99,16 @@ class Conn:
     def count_and_rows(
         self, count_sql: str, count_params: Params, rows_sql: str, rows_params: Params, skip_rows_below: int = 0
     ) -> tuple[int, list[Row]]:
-        """A collection's total and one page of it. PostgreSQL gets both statements in one round
-        trip (pipeline mode); SQLite, in-process, skips the page when the total says it is empty."""
+        """A collection's total and one page of it. On PostgreSQL in one statement (the count as an
+        uncorrelated scalar subquery, computed once), so one round trip; a second only when the page
+        is empty. SQLite, in-process, skips the page when the total says it is empty."""
         if self._pg:
-            with self.raw.pipeline():
-                counted = self.raw.execute(self._sql(count_sql), count_params)
-                paged = self.raw.execute(self._sql(rows_sql), rows_params)
-            return int(counted.fetchone()[0]), list(paged.fetchall())
+            select = rows_sql.index("SELECT ") + len("SELECT ")
+            combined = f"{rows_sql[:select]}({count_sql}) AS openrdv_total, {rows_sql[select:]}"
+            rows = self.raw.execute(self._sql(combined), [*count_params, *rows_params]).fetchall()
+            if rows:
+                return int(rows[0][0]), [tuple(r[1:]) for r in rows]
+            return int(self.raw.execute(self._sql(count_sql), count_params).fetchone()[0]), []
         total = int(self.raw.execute(count_sql, count_params).fetchone()[0])
         if total <= skip_rows_below:
             return total, []
