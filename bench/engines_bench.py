@@ -65,13 +65,26 @@ def load_postgres(url: str, rows: int, groups: int) -> DataSet:
         conn.execute("CREATE SCHEMA public")
     started = time.perf_counter()
     cli(url, "db", "upgrade")
-    demo = json.loads(cli(url, "demo", "--fiches", str(rows), "--vevents", "0", "--groups", str(groups),
-                          "--json").strip().splitlines()[-1])
+    demo = json.loads(
+        cli(url, "demo", "--fiches", str(rows), "--vevents", "0", "--groups", str(groups), "--json")
+        .strip()
+        .splitlines()[-1]
+    )
     seconds = round(time.perf_counter() - started, 1)
     log(f"PostgreSQL data: {rows:,} fiches over {groups} groups loaded in {seconds} s")
-    return DataSet(directory=Path(tempfile.gettempdir()), rows=rows, groups=groups, floor_db=Path(),
-                   openrdv_db=Path(), apikey=demo["apikey"], email=demo["email"], password=demo["password"],
-                   floor_group_ids=[], openrdv_group_ids=demo["group_ids"], seconds={"openrdv": seconds})
+    return DataSet(
+        directory=Path(tempfile.gettempdir()),
+        rows=rows,
+        groups=groups,
+        floor_db=Path(),
+        openrdv_db=Path(),
+        apikey=demo["apikey"],
+        email=demo["email"],
+        password=demo["password"],
+        floor_group_ids=[],
+        openrdv_group_ids=demo["group_ids"],
+        seconds={"openrdv": seconds},
+    )
 
 
 def measure_list(name: str, url: str, data: DataSet, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
@@ -81,19 +94,34 @@ def measure_list(name: str, url: str, data: DataSet, args: argparse.Namespace, l
     with Server(f"openrdv-{name}", argv, port, env, logs) as server:
         server.wait_ready("/healthz")
         session = login(port, data)
-        target = Target(name, port, [f"/api/v1/groups/{g}/fiches.json" for g in data.openrdv_group_ids],
-                        {"Cookie": f"_session_id={session}"}, server_pid=server.pid)
+        target = Target(
+            name,
+            port,
+            [f"/api/v1/groups/{g}/fiches.json" for g in data.openrdv_group_ids],
+            {"Cookie": f"_session_id={session}"},
+            server_pid=server.pid,
+        )
         run_wrk(target, 2, args.connections)  # warm-up
         result = run_wrk(target, args.duration, args.connections)
-    log(f"  {name:<10} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.2f} ms   p99 {result.p99_ms:6.2f} ms   "
-        f"errors {result.errors}")
+    log(
+        f"  {name:<10} {result.rps:8.0f} req/s   p50 {result.p50_ms:6.2f} ms   p99 {result.p99_ms:6.2f} ms   "
+        f"errors {result.errors}"
+    )
     return result.as_dict(raw=False)
 
 
 def race(name: str, url: str | None) -> dict[str, Any]:
     output = RESULTS / f"race_{name}.json"
-    argv = [sys.executable, str(REPO / "bench" / "booking_bench.py"), "--only", "c", "--repeats", "3",
-            "--output", str(output)]
+    argv = [
+        sys.executable,
+        str(REPO / "bench" / "booking_bench.py"),
+        "--only",
+        "c",
+        "--repeats",
+        "3",
+        "--output",
+        str(output),
+    ]
     if url:
         argv += ["--database-url", url]
     subprocess.run(argv, cwd=REPO, check=False, capture_output=True, text=True)
@@ -110,13 +138,16 @@ def main() -> int:
     url = args.postgres
     if not url:
         cluster = tempfile.mktemp(prefix="openrdv-bench-pg-")
-        url = subprocess.run([str(REPO / "scripts" / "pg-cluster"), "start", cluster], check=True,
-                             capture_output=True, text=True).stdout.strip()
+        url = subprocess.run(
+            [str(REPO / "scripts" / "pg-cluster"), "start", cluster], check=True, capture_output=True, text=True
+        ).stdout.strip()
     try:
         pg_data = load_postgres(url, args.rows, args.groups)
         with tempfile.TemporaryDirectory() as logs:
-            log(f"list benchmark, {args.rows:,} fiches over {args.groups} groups, 2 workers each, "
-                f"{args.connections} connections, {args.duration:.0f} s each:")
+            log(
+                f"list benchmark, {args.rows:,} fiches over {args.groups} groups, 2 workers each, "
+                f"{args.connections} connections, {args.duration:.0f} s each:"
+            )
             lists = {
                 "sqlite": measure_list("sqlite", sqlite_data.openrdv_url, sqlite_data, args, Path(logs)),
                 "postgresql": measure_list("postgresql", url, pg_data, args, Path(logs)),
@@ -129,18 +160,25 @@ def main() -> int:
             for engine, result in races.items():
                 for target in result.get("targets", []):
                     verdict = "PASS" if result.get("summary", {}).get(target["key"], {}).get("passed") else "FAIL"
-                    log(f"  race {engine:<10} {target['name']}: {target['figure']:.2f} {target['unit']} "
-                        f"(target {target['compare']} {target['target']}: {verdict})")
-        summary = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                   "rows": args.rows, "groups": args.groups, "list": lists,
-                   "postgresql_over_sqlite": round(ratio, 3), "race": races,
-                   "postgres_load_s": pg_data.seconds["openrdv"]}
+                    log(
+                        f"  race {engine:<10} {target['name']}: {target['figure']:.2f} {target['unit']} "
+                        f"(target {target['compare']} {target['target']}: {verdict})"
+                    )
+        summary = {
+            "command": " ".join(sys.argv),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "rows": args.rows,
+            "groups": args.groups,
+            "list": lists,
+            "postgresql_over_sqlite": round(ratio, 3),
+            "race": races,
+            "postgres_load_s": pg_data.seconds["openrdv"],
+        }
         (RESULTS / "engines_bench.json").write_text(json.dumps(summary, indent=2) + "\n")
         return 0 if ratio >= 0.6 else 1
     finally:
         if cluster:
-            subprocess.run([str(REPO / "scripts" / "pg-cluster"), "stop", cluster], check=False,
-                           capture_output=True)
+            subprocess.run([str(REPO / "scripts" / "pg-cluster"), "stop", cluster], check=False, capture_output=True)
 
 
 if __name__ == "__main__":

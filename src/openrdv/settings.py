@@ -35,7 +35,7 @@ class Settings:
     secure_cookies: bool = False
     session_idle: int = 3600
     session_max: int = 86400
-    db_threads: int = 4
+    db_threads: int = 2
     basic_cache_ttl: int = 60
     login_attempts: int = 10
     log_level: str = "INFO"
@@ -50,7 +50,7 @@ class Settings:
             "secure_cookies": _env_bool("OPENRDV_SECURE_COOKIES", False),
             "session_idle": _env_int("OPENRDV_SESSION_IDLE", 3600),
             "session_max": _env_int("OPENRDV_SESSION_MAX", 86400),
-            "db_threads": max(1, _env_int("OPENRDV_DB_THREADS", 4)),
+            "db_threads": max(1, _env_int("OPENRDV_DB_THREADS", 2)),
             "basic_cache_ttl": max(0, _env_int("OPENRDV_BASIC_CACHE_TTL", 60)),
             "login_attempts": max(1, _env_int("OPENRDV_LOGIN_ATTEMPTS", 10)),
             "log_level": (os.environ.get("OPENRDV_LOG_LEVEL") or "INFO").upper(),
@@ -76,7 +76,7 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("OPENRDV_SECURE_COOKIES", "0", "`1` adds `Secure` to the `_session_id` cookie (behind HTTPS)"),
     ("OPENRDV_SESSION_IDLE", "3600", "seconds without a request after which a session expires"),
     ("OPENRDV_SESSION_MAX", "86400", "seconds after login after which a session expires in any case"),
-    ("OPENRDV_DB_THREADS", "4", "database threads per worker process"),
+    ("OPENRDV_DB_THREADS", "2", "database threads per worker process"),
     ("OPENRDV_BASIC_CACHE_TTL", "60", "seconds a verified HTTP Basic credential is remembered (0 = never)"),
     ("OPENRDV_LOGIN_ATTEMPTS", "10", "failed logins per e-mail and per client address per 15 minutes before 429"),
     ("OPENRDV_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
