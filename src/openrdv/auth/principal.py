@@ -188,8 +188,6 @@ class Authenticator:
                         conn, kind, session.user_id, session.email, session.main_group_id, session.apikey_id,
                         session.digest,
                     )
-                    if kind == "pro":
-                        principal.preload_zones(session.memberships or "")
         apikey_id = self._request_apikey(conn, creds)
         if apikey_id is None:
             apikey_id = session_apikey

@@ -26,7 +26,6 @@ class SessionRow:
     last_seen_at: int
     email: str | None = None  # the user's, read in the same query
     main_group_id: int | None = None
-    memberships: str | None = None  # a pro's groups as "id:zone,id:zone" (same query again)
 
 
 def open_session(conn: Conn, user_kind: str, user_id: int, apikey_id: int, now: int) -> str:
@@ -46,13 +45,9 @@ def find_session(conn: Conn, token: str, now: int, idle: int, maximum: int) -> S
         return None
     digest = token_digest(token)
     # the user comes with the session: one round trip instead of two (it shows on PostgreSQL)
-    aggregate = "string_agg" if conn.dialect == "postgresql" else "group_concat"
     row = conn.one(
         "SELECT s.token_digest, s.user_kind, s.user_id, s.apikey_id, s.created_at, s.last_seen_at, "
-        "coalesce(p.email, a.email), coalesce(p.group_id, a.group_id), "
-        f"(SELECT {aggregate}(m.group_id || ':' || g.timezone, ',') FROM pro_groups m "
-        "JOIN groups g ON g.id = m.group_id WHERE s.user_kind = 'pro' AND m.pro_id = s.user_id) "
-        "FROM sessions s "
+        "coalesce(p.email, a.email), coalesce(p.group_id, a.group_id) FROM sessions s "
         "LEFT JOIN pros p ON s.user_kind = 'pro' AND p.id = s.user_id "
         "LEFT JOIN accounts a ON s.user_kind = 'account' AND a.id = s.user_id "
         "WHERE s.token_digest = ?",

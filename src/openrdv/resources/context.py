@@ -44,15 +44,6 @@ class Principal:
         self._zones: dict[int, str] | None = None
         self._some_zones: dict[int, str | None] = {}
 
-    def preload_zones(self, packed: str) -> None:
-        """Every group of the user, given as "id:zone,id:zone" (read with the session)."""
-        zones: dict[int, str] = {}
-        for item in packed.split(","):
-            group_id, sep, name = item.partition(":")
-            if sep:
-                zones[int(group_id)] = name
-        self._zones = zones
-
     @property
     def zones(self) -> dict[int, str]:
         """Every group of the user → its time zone name."""
