@@ -149,7 +149,9 @@ def load_schedules(
     columns = 'calendar_id, start, "end", "type", fiche_id, rrule, exdates'
     base = f'calendar_id IN ({marks}) AND "deleted" = ? AND "note" = ?'
     rows = conn.all(
-        f"SELECT {columns} FROM vevents WHERE {base} AND \"end\" > ? AND start < ? AND rrule = '' "
+        # `+start` keeps the planner off the (calendar_id, start) index, which would walk a calendar's
+        # whole history: (calendar_id, end) reads only what ends after the window opens
+        f"SELECT {columns} FROM vevents WHERE {base} AND \"end\" > ? AND +start < ? AND rrule = '' "
         f"UNION ALL SELECT {columns} FROM vevents WHERE {base} AND rrule <> '' AND start < ?",
         [*ids, False, False, window_start, window_end, *ids, False, False, window_end],
     )

@@ -124,7 +124,8 @@ def build_metadata() -> sa.MetaData:
         sqlite_where=vevents.c.rrule != "",
         postgresql_where=vevents.c.rrule != "",
     )
-    sa.Index("ix_fiches_email", sa.func.lower(metadata.tables["fiches"].c.email))
+    fiches = metadata.tables["fiches"]
+    sa.Index("ix_fiches_email", fiches.c.group_id, sa.func.lower(fiches.c.email))
     sa.Table(
         "idempotency_keys",
         metadata,
