@@ -7,6 +7,7 @@ hop to a small database thread pool where everything (auth, query, rendering) ru
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import os
@@ -33,11 +34,28 @@ access_log = logging.getLogger("openrdv.access")
 API_PREFIX = "/api/v1/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _DONE = object()
+IDLE_TRIM_DELAY = 1.0  # seconds without a request before freed memory goes back to the system
 
 
 def _request_id(headers: dict[str, str]) -> str:
     given = headers.get("x-request-id", "")
     return given if _REQUEST_ID.match(given) else os.urandom(8).hex()
+
+
+def _malloc_trim() -> Callable[[], None]:
+    """glibc keeps freed memory in per-thread arenas: after minutes of load an idle worker held
+    ~140 MB instead of ~70 MB. Handing it back when the worker goes idle costs nothing under load
+    (limiting the arenas instead cost 9 % of streaming throughput)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None  # not glibc
+
+    def release() -> None:
+        trim(0)
+
+    return release
 
 
 class OpenRdvApp:
@@ -47,6 +65,9 @@ class OpenRdvApp:
         self.api: Api | None = None
         self.pool: ThreadPoolExecutor | None = None
         self.pages: Any = None
+        self.in_flight = 0
+        self._trim = _malloc_trim()
+        self._trim_pending = False
 
     def startup(self) -> None:
         if self.api is not None:
@@ -93,12 +114,17 @@ class OpenRdvApp:
             await send(message)
 
         path: str = scope.get("path", "")
+        self.in_flight += 1
         try:
             if path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
                 await self._api(scope, receive, send_with_id, headers, request_id)
             else:
                 await self.pages(scope, receive, send_with_id)
         finally:
+            self.in_flight -= 1
+            if self.in_flight == 0 and not self._trim_pending:
+                self._trim_pending = True
+                asyncio.get_running_loop().call_later(IDLE_TRIM_DELAY, self._trim_if_idle)
             if access_log.isEnabledFor(logging.INFO):
                 query = scope.get("query_string", b"").decode("latin-1")
                 target = f"{path}?{redact(query)}" if query else redact(path)
@@ -106,6 +132,11 @@ class OpenRdvApp:
                 access_log.info(
                     "%s %s %s %.1fms rid=%s", scope.get("method", ""), target, status_holder[0], elapsed, request_id
                 )
+
+    def _trim_if_idle(self) -> None:
+        self._trim_pending = False
+        if self.in_flight == 0:
+            self._trim()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -8,8 +8,6 @@ such a request line (spaces inside the target become %20) before the parser sees
 
 from __future__ import annotations
 
-import ctypes
-import os
 from typing import Any
 
 import uvicorn
@@ -50,20 +48,7 @@ class LenientHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_request_line = True
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives every thread its own malloc arena and keeps freed memory in it: with a database
-    thread pool an idle worker grew to ~140 MB after minutes of load, against ~70 MB with two arenas.
-    The environment variable reaches the worker processes (spawned after this), mallopt this one."""
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(arenas))
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, arenas)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
-
-
 def run(host: str, port: int, workers: int, log_level: str = "info") -> None:
-    limit_malloc_arenas()
     uvicorn.run(
         "openrdv.app:app_factory",
         factory=True,
