@@ -5,22 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrdv.auth.passwords import hash_password
 from openrdv.errors import BookingRefused, invalid
 from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import Behaviour, Field, Kind, Resource, id_field, timestamp_fields
+from openrdv.resources.declaration import Field, Kind, Resource, id_field, timestamp_fields
+from openrdv.resources.users import UserBehaviour, password_field
 from openrdv.resources.validation import check_email
 
-PASSWORD_MIN = 6
 
+class AccountBehaviour(UserBehaviour):
+    user_kind = "account"
 
-def _password_to_hash(password: str) -> str:
-    if len(password) < PASSWORD_MIN:
-        raise invalid("password", f"is too short (minimum is {PASSWORD_MIN} characters)")
-    return hash_password(password)
-
-
-class AccountBehaviour(Behaviour):
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         check_email(values.get("email") or "", required=True)
         clash = ctx.conn.scalar(
@@ -36,18 +30,6 @@ class AccountBehaviour(Behaviour):
             raise invalid("group_id", "can't be blank (the group the customer registers with)")
         elif ctx.conn.scalar("SELECT 1 FROM groups WHERE id = ?", (group_id,)) is None:
             raise invalid("group_id", f"there is no group {group_id}")
-
-    def before_write(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
-        if existing is not None and values.get("password") != existing.get("password"):
-            values["credential_version"] = int(existing.get("credential_version") or 0) + 1
-
-    def after_write(self, ctx: CallContext, row_id: int, values: dict[str, Any], created: bool) -> None:
-        if not created and "credential_version" in values:
-            current = ctx.principal.session_digest if ctx.principal else None
-            ctx.conn.execute(
-                "DELETE FROM sessions WHERE user_kind = 'account' AND user_id = ? AND token_digest <> ?",
-                (row_id, current or ""),
-            )
 
 
 ACCOUNTS = Resource(
@@ -67,10 +49,14 @@ ACCOUNTS = Resource(
         Field("firstname", Kind.STR, 64, default="", account="rw"),
         Field("lastname", Kind.STR, 64, default="", account="rw"),
         Field("phone", Kind.STR, 25, default="", account="rw"),
-        Field("password", Kind.STR, 255, account="w", column="password_hash", sortable=False, default="",
-              transform=_password_to_hash, doc="plain password (write-only)"),
-        Field("pendingRdv", Kind.JSON, default="", account="rw",
-              doc="the appointment being booked while the e-mail is not confirmed (JSON)"),
+        password_field(pro="", account="w", default=""),
+        Field(
+            "pendingRdv",
+            Kind.JSON,
+            default="",
+            account="rw",
+            doc="the appointment being booked while the e-mail is not confirmed (JSON)",
+        ),
         *timestamp_fields(account="r"),
     ],
 )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrdv.auth.passwords import hash_password
 from openrdv.errors import Forbidden, invalid
 from openrdv.resources.context import CallContext
 from openrdv.resources.declaration import (
-    Behaviour,
     Field,
     Kind,
     Link,
@@ -16,18 +14,13 @@ from openrdv.resources.declaration import (
     id_field,
     timestamp_fields,
 )
+from openrdv.resources.users import UserBehaviour, password_field
 from openrdv.resources.validation import check_email
 
-PASSWORD_MIN = 6
 
+class ProBehaviour(UserBehaviour):
+    user_kind = "pro"
 
-def _password_to_hash(password: str) -> str:
-    if len(password) < PASSWORD_MIN:
-        raise invalid("password", f"is too short (minimum is {PASSWORD_MIN} characters)")
-    return hash_password(password)
-
-
-class ProBehaviour(Behaviour):
     def check_update(self, ctx: CallContext, existing: dict[str, Any]) -> None:
         if ctx.principal is None or ctx.principal.kind != "pro" or existing["id"] != ctx.principal.user_id:
             raise Forbidden("A pro may update only its own profile.")
@@ -46,20 +39,10 @@ class ProBehaviour(Behaviour):
             # the main group is chosen at creation; a pro cannot move itself to another tenant
             values["group_id"] = existing["group_id"]
 
-    def before_write(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
-        if existing is not None and values.get("password") != existing.get("password"):
-            values["credential_version"] = int(existing.get("credential_version") or 0) + 1
-
     def after_write(self, ctx: CallContext, row_id: int, values: dict[str, Any], created: bool) -> None:
         if created:
             ctx.conn.execute("INSERT INTO pro_groups (pro_id, group_id) VALUES (?, ?)", (row_id, values["group_id"]))
-        elif "credential_version" in values:
-            # a password change ends the pro's other sessions
-            current = ctx.principal.session_digest if ctx.principal else None
-            ctx.conn.execute(
-                "DELETE FROM sessions WHERE user_kind = 'pro' AND user_id = ? AND token_digest <> ?",
-                (row_id, current or ""),
-            )
+        super().after_write(ctx, row_id, values, created)
 
 
 PROS = Resource(
@@ -87,16 +70,7 @@ PROS = Resource(
         Field("firstname", Kind.STR, 255, default=""),
         Field("email", Kind.STR, 255, default="", required=True, doc="login e-mail"),
         Field("cellphone", Kind.STR, 25, default=""),
-        Field(
-            "password",
-            Kind.STR,
-            255,
-            pro="w",
-            column="password_hash",
-            sortable=False,
-            transform=_password_to_hash,
-            doc="plain password (write-only; stored as argon2id of its SHA-1)",
-        ),
+        password_field(pro="w", account=""),
         Field("synched_at", Kind.DATETIME, pro="r"),
         *timestamp_fields(),
     ],

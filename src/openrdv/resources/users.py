@@ -1,0 +1,52 @@
+"""What pros and accounts share as users: a password field stored as argon2id of its SHA-1, and the
+credential version a password change bumps (ending the user's other sessions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrdv.auth.passwords import hash_password
+from openrdv.errors import invalid
+from openrdv.resources.context import CallContext
+from openrdv.resources.declaration import Behaviour, Field, Kind
+
+PASSWORD_MIN = 6
+
+
+def _password_to_hash(password: str) -> str:
+    if len(password) < PASSWORD_MIN:
+        raise invalid("password", f"is too short (minimum is {PASSWORD_MIN} characters)")
+    return hash_password(password)
+
+
+def password_field(pro: str, account: str, default: Any = None) -> Field:
+    return Field(
+        "password",
+        Kind.STR,
+        255,
+        pro=pro,
+        account=account,
+        column="password_hash",
+        sortable=False,
+        default=default,
+        transform=_password_to_hash,
+        doc="plain password (write-only; stored as argon2id of its SHA-1)",
+    )
+
+
+class UserBehaviour(Behaviour):
+    """A password change bumps the credential version and ends the user's other sessions."""
+
+    user_kind = "pro"
+
+    def before_write(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        if existing is not None and values.get("password") != existing.get("password"):
+            values["credential_version"] = int(existing.get("credential_version") or 0) + 1
+
+    def after_write(self, ctx: CallContext, row_id: int, values: dict[str, Any], created: bool) -> None:
+        if not created and "credential_version" in values:
+            current = ctx.principal.session_digest if ctx.principal else None
+            ctx.conn.execute(
+                "DELETE FROM sessions WHERE user_kind = ? AND user_id = ? AND token_digest <> ?",
+                (self.user_kind, row_id, current or ""),
+            )
