@@ -18,6 +18,7 @@ from openrdv.db.engine import Conn, Database
 from openrdv.query.conditions import quote
 from openrdv.query.search import search_document
 from openrdv.resources.declaration import Resource
+from openrdv.resources.groups import slugify
 from openrdv.resources.handlers import default_value
 from openrdv.resources.registry import RESOURCES
 from openrdv.settings import Settings
@@ -299,7 +300,7 @@ def load_calendar_demo(
                 "group_id": group_ids[i % len(group_ids)],
                 "firstname": first,
                 "lastname": last,
-                "email": f"{first.lower()}.{last.lower()}{i}@example.com".replace(" ", ""),
+                "email": f"{slugify(first)}.{slugify(last)}{i}@example.com",
                 "firstphone": "06" + str(rnd.randrange(10**8)).zfill(8),
                 "birthdate": tz.parse(
                     f"{rnd.randrange(1940, 2015)}-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d}"
