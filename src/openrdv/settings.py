@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 DEFAULT_DATABASE_URL = "sqlite:///var/openrdv.db"
 
@@ -39,7 +39,6 @@ class Settings:
     basic_cache_ttl: int = 60
     login_attempts: int = 10
     log_level: str = "INFO"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

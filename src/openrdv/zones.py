@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -30,11 +30,6 @@ class IsoDateTime(str):
 
 class WallTimeError(ValueError):
     """A date/time text that is malformed or does not exist in the zone."""
-
-
-@lru_cache(maxsize=1)
-def known_zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def is_valid_zone(name: str) -> bool:

@@ -263,11 +263,6 @@ class Database:
                 yield Conn(raw, "postgresql")
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        with self.connect() as conn, conn.transaction():
-            yield conn
-
-    @contextmanager
     def dedicated(self) -> Iterator[Conn]:
         """A connection of its own, for a response streamed over many thread hops (results=all)."""
         if self.dialect == "sqlite":

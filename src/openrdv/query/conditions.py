@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +161,3 @@ def condition_sql(cond: Condition, like: str, alias: str = "") -> tuple[str, lis
         # SQL's != drops NULL rows; a client asking "taker != clicRDV" wants rows with no taker too.
         return f"({col} != ? OR {col} IS NULL)", [cond.value]
     return f"{col} {cond.op} ?", [cond.value]
-
-
-SqlBuilder = Callable[[Condition], tuple[str, list[Any]]]

@@ -208,10 +208,6 @@ class Resource:
         )
 
 
-def fields_named(resource: Resource, names: Sequence[str]) -> list[Field]:
-    return [resource.by_name[n] for n in names]
-
-
 # Fields every stored resource has, in the order they are rendered.
 def id_field() -> Field:
     return Field("id", Kind.INT, pro="r", account="r", doc="unique id")

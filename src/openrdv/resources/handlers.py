@@ -19,7 +19,7 @@ from openrdv.coerce import (
     to_str,
 )
 from openrdv.db.engine import Conn, Row
-from openrdv.errors import ApiError, NotFound, ValidationFailed, invalid
+from openrdv.errors import NotFound, ValidationFailed, invalid
 from openrdv.query.collection import CollectionRequest, build_list_sql, filter_value, parse_collection
 from openrdv.query.conditions import quote
 from openrdv.query.search import search_document
@@ -498,7 +498,6 @@ def delete_record(resource: Resource, ctx: CallContext, record_id: int, xml: boo
 
 
 __all__ = [
-    "ApiError",
     "Page",
     "create_record",
     "delete_record",

@@ -7,7 +7,7 @@ as much.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -89,7 +89,3 @@ class RecordShape:
 @lru_cache(maxsize=256)
 def shape_for(resource: Resource, profile: Profile) -> RecordShape:
     return RecordShape(resource, profile)
-
-
-def row_ids(rows: Iterable[Row], shape: RecordShape) -> list[int]:
-    return [int(r[shape.id_index]) for r in rows]

@@ -304,15 +304,7 @@ class Api:
                 and resource.tenancy not in ("groups", "self")
             ):
                 raise Unauthorized("Authentication required for this collection outside a group URL.")
-            ctx = CallContext(
-                conn=conn,
-                settings=self.settings,
-                principal=principal,
-                apikey_id=caller.apikey_id,
-                params=params,
-                request_id=request.request_id,
-                db=self.db,
-            )
+            ctx = self.context(conn, caller, params, request)
             if route.group_id is not None:
                 ctx.group_id = route.group_id
                 ctx.group_zone = guard_group(conn, principal, route.group_id)
@@ -320,6 +312,17 @@ class Api:
             if verb == "create" and key is not None:
                 return self.idempotent_create(request, key, resource, route, ctx, body, fmt)
             return self.run_verb(resource, verb, route, ctx, body, fmt)
+
+    def context(self, conn: Conn, caller: Caller, params: dict[str, Any], request: ApiRequest) -> CallContext:
+        return CallContext(
+            conn=conn,
+            settings=self.settings,
+            principal=caller.principal,
+            apikey_id=caller.apikey_id,
+            params=params,
+            request_id=request.request_id,
+            db=self.db,
+        )
 
     def idempotent_create(
         self,
@@ -354,15 +357,7 @@ class Api:
         with self.db.connect() as conn:
             caller = self.auth.identify(conn, credentials_of(request, params, {}), int(time.time()))
             principal = caller.principal
-            ctx = CallContext(
-                conn=conn,
-                settings=self.settings,
-                principal=principal,
-                apikey_id=caller.apikey_id,
-                params=params,
-                request_id=request.request_id,
-                db=self.db,
-            )
+            ctx = self.context(conn, caller, params, request)
             group_id = route.group_id
             if group_id is None:
                 given = params.get("group_id")
