@@ -14,6 +14,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from openrdv import services
+from openrdv.db.derived import rebuild_derived
 from openrdv.db.engine import Conn, Database
 from openrdv.query.conditions import quote
 from openrdv.query.search import search_document
@@ -120,8 +121,7 @@ def deferred_indexes(conn: Conn, table: str, enabled: bool) -> Iterator[None]:
     finally:
         for _kind, _name, sql in objects:
             conn.execute(sql)
-        if conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (f"{table}_fts",)):
-            conn.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+        rebuild_derived(conn, table)
 
 
 def bulk_insert(
