@@ -47,4 +47,4 @@ def test_upgrading_twice_is_harmless(tmp_path: Path) -> None:
     url = _database_url(tmp_path)
     upgrade(url)
     upgrade(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == "0002"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from openrdv.coerce import to_bool, to_id_list, to_int, to_str
 from openrdv.errors import invalid
 from openrdv.query.conditions import Condition, condition_sql, parse_conditions, quote
 from openrdv.query.search import MAX_SEARCH_LENGTH, like_escape, search_words
+from openrdv.query.totals import matching_ids_sql, matching_page_ids_sql, matching_total_sql, range_total_sql
 from openrdv.resources.declaration import Field, Kind, Profile, Resource
 from openrdv.zones import Zone
 
@@ -141,7 +143,12 @@ def build_list_sql(
     request: CollectionRequest,
     like: str,
     dialect: str,
+    groups: Sequence[int] | None = None,
+    plain_scope: bool = False,
 ) -> ListSql:
+    """The count and page SQL of a collection request. `where` scopes it to what the caller may
+    see; `groups` are the groups that scope restricts rows to (None: not restricted to groups), and
+    `plain_scope` says that `where` is nothing but that group restriction."""
     clauses = list(where)
     params = list(where_params)
     for sql, values in request.filters:
@@ -153,11 +160,13 @@ def build_list_sql(
         params.extend(values)
     use_index = resource.fulltext and dialect == "sqlite" and request.search_column == "search_text"
     indexed = [w for w in request.words if len(w) >= 3] if use_index else []
+    match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
     if indexed:
         # the trigram index finds rows holding every word of 3+ characters; shorter words are
         # checked on those rows only
-        clauses.append(f"t.\"id\" IN (SELECT rowid FROM {resource.table}_fts WHERE {resource.table}_fts MATCH ?)")
-        params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in indexed))
+        ids_sql, ids_params = matching_ids_sql(resource.table, groups, match)
+        clauses.append(f't."id" IN ({ids_sql})')
+        params.extend(ids_params)
     for word in request.words:
         if word in indexed:
             continue
@@ -174,6 +183,7 @@ def build_list_sql(
             nulls = " NULLS LAST" if request.descending else " NULLS FIRST"
         order = f"t.{quote(request.sort.col)} {direction}{nulls}, t.\"id\" ASC"
     count_sql = f"SELECT count(*) FROM {table} t WHERE {where_sql}"
+    count_params = params
     limit_sql = ""
     limit_params: list[Any] = []
     if request.results is not None:
@@ -184,9 +194,24 @@ def build_list_sql(
         limit_params = [request.start_index]
     if request.start_index >= DEEP_OFFSET:
         inner = f"SELECT t.\"id\" FROM {table} t WHERE {where_sql} ORDER BY {order}{limit_sql}"
-        page_sql = (
-            f"SELECT {select_list} FROM {table} t WHERE t.\"id\" IN ({inner}) ORDER BY {order}"
-        )
+        page_sql = f"SELECT {select_list} FROM {table} t WHERE t.\"id\" IN ({inner}) ORDER BY {order}"
     else:
         page_sql = f"SELECT {select_list} FROM {table} t WHERE {where_sql} ORDER BY {order}{limit_sql}"
-    return ListSql(count_sql, params, page_sql, params + limit_params)
+    page_params = params + limit_params
+    # SQLite: totals and search pages from the derived data (db/derived.py) where the request is
+    # the group scope plus what that data answers alone
+    if dialect == "sqlite" and plain_scope and groups and not request.filters:
+        total: tuple[str, list[Any]] | None = None
+        if not request.words:
+            total = range_total_sql(resource, groups, request.conditions)
+        elif indexed and len(indexed) == len(request.words) and not request.conditions:
+            total = matching_total_sql(resource.table, groups, match)
+            if request.sort is None and len(groups) == 1:
+                ids_sql, ids_params = matching_page_ids_sql(
+                    resource.table, groups[0], match, request.results, request.start_index
+                )
+                page_sql = f"SELECT {select_list} FROM {table} t WHERE t.\"id\" IN ({ids_sql}) ORDER BY {order}"
+                page_params = ids_params
+        if total is not None:
+            count_sql, count_params = total
+    return ListSql(count_sql, count_params, page_sql, page_params)

@@ -160,6 +160,10 @@ class Resource:
     anonymous_read: bool = False  # public catalogue reads allowed with an apikey and no user
     # big tables get a full-text index for `search` (SQLite FTS5 trigram, PostgreSQL pg_trgm)
     fulltext: bool = False
+    # datetime fields whose rows SQLite counts per group and time bucket (db/derived.py): a total
+    # under a range condition on one of them, or with no condition at all, costs a few hundred rows
+    # instead of a walk over every matching index entry. Each needs a (group_id, field, id) index.
+    counted: Sequence[str] = ()
     anonymous_create: bool = False  # POST allowed with an apikey and no user (accounts)
     owns_table: bool = True  # False for a view over another resource's table (appointments)
     # a create that is not the generic insert (booking an appointment)

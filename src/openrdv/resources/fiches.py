@@ -69,6 +69,7 @@ FICHES = Resource(
     account_verbs=frozenset({"list", "get", "update"}),
     soft_delete=True,
     fulltext=True,
+    counted=("updated_at", "created_at"),
     search_fields=("lastname", "firstname", "email", "firstphone", "secondphone"),
     filters=(ListFilter("externid", many=False, kind=Kind.INT, build=_externid,
                         doc="the fiche with this external id"),),

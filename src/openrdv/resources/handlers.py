@@ -26,7 +26,7 @@ from openrdv.query.search import search_document
 from openrdv.resources.context import CallContext
 from openrdv.resources.declaration import EXTRA_COLUMN_NAMES, Field, Kind, Resource
 from openrdv.resources.records import RecordShape, shape_for
-from openrdv.resources.tenancy import scope_clauses
+from openrdv.resources.tenancy import scope_clauses, scope_groups
 from openrdv.zones import Zone
 
 TEXT_MAX = 65535
@@ -106,10 +106,16 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
     read_filters(resource, ctx, request)
     shape = shape_for(resource, ctx.profile)
     where, where_params = scope_clauses(resource, ctx)
+    groups = scope_groups(resource, ctx)
     listed = resource.behaviour.list_scope(ctx)
+    # nothing but the group restriction: the engine may answer from what it derives per group
+    plain_scope = groups is not None and len(where) == 1 and listed is None
     if listed is not None:
         where, where_params = [*where, listed[0]], [*where_params, *listed[1]]
-    sql = build_list_sql(resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect)
+    sql = build_list_sql(
+        resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect,
+        groups=groups, plain_scope=plain_scope,
+    )
     envelope = {
         "totalRecords": 0,
         "startIndex": request.start_index,

@@ -174,26 +174,12 @@ def metadata() -> sa.MetaData:
 
 
 def dialect_extras(dialect: str) -> list[str]:
-    """DDL that SQLAlchemy's portable schema cannot say: the full-text indexes behind `search`."""
+    """DDL that SQLAlchemy's portable schema cannot say: PostgreSQL's trigram indexes behind `search`."""
     from openrdv.resources.registry import RESOURCES
 
+    # (SQLite's full-text tables and range counts come with revision 0002: db/derived.py)
     statements: list[str] = []
-    big = sorted({r.table for r in RESOURCES.values() if r.fulltext and r.owns_table})
-    if dialect == "sqlite":
-        for table in big:
-            fts = f"{table}_fts"
-            statements += [
-                f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table}', content_rowid='id', "
-                "tokenize='trigram')",
-                f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN "
-                f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
-                f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN "
-                f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
-                f"CREATE TRIGGER {fts}_update AFTER UPDATE OF search_text ON {table} BEGIN "
-                f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
-                f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
-            ]
-    elif dialect == "postgresql":
+    if dialect == "postgresql":
         statements.append(
             "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; "
             "EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'pg_trgm is not available: search will scan'; END $$"
@@ -206,3 +192,15 @@ def dialect_extras(dialect: str) -> list[str]:
                 "END IF; END $$"
             )
     return statements
+
+
+def sqlite_derived_ddl() -> list[str]:
+    """SQLite's full-text tables and range counts (db/derived.py), for the declared tables."""
+    from openrdv.db.derived import sqlite_ddl
+    from openrdv.resources.registry import RESOURCES
+
+    statements: list[str] = []
+    for resource in sorted(RESOURCES.values(), key=lambda r: r.table):
+        if resource.owns_table and (resource.fulltext or resource.counted):
+            statements += sqlite_ddl(resource.table, resource.fulltext, resource.counted)
+    return list(dict.fromkeys(statements))  # the range_counts table once

@@ -76,3 +76,15 @@ def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list
         if extra is not None:
             add(extra[0], list(extra[1]))
     return clauses, params
+
+
+def scope_groups(resource: Resource, ctx: CallContext) -> tuple[int, ...] | None:
+    """The groups `scope_clauses` restricts a group-owned resource's rows to (its first clause), or
+    None when it does not restrict them to groups."""
+    if resource.tenancy != "group":
+        return None
+    if ctx.group_id is not None:
+        return (ctx.group_id,)
+    if ctx.operator:
+        return None
+    return ctx.principal.group_ids if ctx.principal else ()

@@ -80,6 +80,7 @@ VEVENTS = Resource(
     account_verbs=frozenset(),
     soft_delete=True,
     fulltext=True,
+    counted=("updated_at", "created_at", "start"),
     search_fields=("text", "comments", "taker"),
     filters=(
         ListFilter("calendar_id", many=False, kind=Kind.INT, build=_equals("calendar_id"),
@@ -89,7 +90,8 @@ VEVENTS = Resource(
     ),
     behaviour=VeventBehaviour(),
     indexes=(("group_id", "calendar_id", "start"), ("group_id", "updated_at", "id"), ("group_id", "fiche_id"),
-             ("calendar_id", "start"), ("group_id", "start", "id"), ("fiche_id", "end")),
+             ("calendar_id", "start"), ("group_id", "start", "id"), ("fiche_id", "end"),
+             ("group_id", "created_at", "id")),
     doc="An event of a calendar: appointment, block, internet availability or note.",
     fields=[
         id_field(),
