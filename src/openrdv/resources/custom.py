@@ -20,5 +20,5 @@ def custom_fields(account: str) -> list[Field]:
         for i in range(count):
             default = False if kind is Kind.BOOL else None
             fields.append(Field(f"{prefix}{i}", kind, 255 if kind is Kind.STR else None, default=default,
-                                account=account, doc=f"custom {kind.value} column"))
+                                account=account, usually_default=True, doc=f"custom {kind.value} column"))
     return fields

@@ -75,6 +75,9 @@ class Field:
     # applied to the coerced input before the write transaction opens (e.g. password hashing)
     transform: Callable[[Any], Any] | None = None
     blank_means_default: bool = False  # "" or null stands for the default (vevent type)
+    # nearly every row holds the default (the custom columns a group has not configured): a
+    # streamed list reads such fields packed together in one column (resources/records.py)
+    usually_default: bool = False
     doc: str = ""
 
     @property
@@ -139,6 +142,12 @@ class Behaviour:
 
     def render_extra(self, ctx: CallContext, records: list[dict[str, Any]]) -> None:
         """Add computed keys to rendered records (in place)."""
+
+    def renders_extra(self, profile: Profile) -> bool:
+        """Whether `render_extra` may change this profile's records. Where it cannot, a streamed
+        list encodes records without building their dicts first. An overridden `render_extra` is
+        taken to apply to every profile until its class says otherwise."""
+        return type(self).render_extra is not Behaviour.render_extra
 
 
 @dataclass(eq=False)

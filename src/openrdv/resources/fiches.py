@@ -13,6 +13,7 @@ from openrdv.resources.declaration import (
     Field,
     Kind,
     ListFilter,
+    Profile,
     Resource,
     id_field,
     timestamp_fields,
@@ -42,6 +43,9 @@ class FicheBehaviour(Behaviour):
             for name in CUSTOM_NAMES:
                 if name not in visible:
                     values[name] = existing.get(name) if existing else (False if name.startswith("bool") else None)
+
+    def renders_extra(self, profile: Profile) -> bool:
+        return profile == "account"
 
     def render_extra(self, ctx: CallContext, records: list[dict[str, Any]]) -> None:
         if ctx.is_pro or not records:

@@ -18,14 +18,14 @@ from openrdv.coerce import (
     to_optional_id,
     to_str,
 )
-from openrdv.db.engine import Conn, Row
+from openrdv.db.engine import Conn, Dialect, Row
 from openrdv.errors import NotFound, ValidationFailed, invalid
 from openrdv.query.collection import CollectionRequest, build_list_sql, filter_value, parse_collection
 from openrdv.query.conditions import quote
 from openrdv.query.search import search_document
 from openrdv.resources.context import CallContext
 from openrdv.resources.declaration import EXTRA_COLUMN_NAMES, Field, Kind, Resource
-from openrdv.resources.records import RecordShape, shape_for
+from openrdv.resources.records import ChunkEncoder, RecordShape, shape_for, stream_shape_for
 from openrdv.resources.tenancy import scope_clauses, scope_groups
 from openrdv.zones import Zone
 
@@ -80,6 +80,22 @@ def render_rows(
     return records
 
 
+def streamed_json(
+    ctx: CallContext, shape: RecordShape, page_sql: str, formatters: Formatters, dialect: Dialect
+) -> tuple[str, ChunkEncoder] | None:
+    """The page SQL and chunk encoder of the fast JSON stream (resources/records.py), where it gives
+    the same records as `render_rows`: JSON, no link fields, nothing `render_extra` would change for
+    this profile. None: stream the general way."""
+    if formatters.xml or shape.resource.behaviour.renders_extra(ctx.profile):
+        return None
+    fast = stream_shape_for(shape.resource, shape.profile, dialect)
+    head = f"SELECT {shape.select_list} FROM "
+    if fast is None or not page_sql.startswith(head):
+        return None
+    # the same statement with the fast shape's columns: the list SQL starts with its select list
+    return f"SELECT {fast.select_list} FROM {page_sql[len(head) :]}", fast.chunk_encoder(formatters)
+
+
 # -- list ---------------------------------------------------------------------------------------------
 @dataclass
 class Page:
@@ -87,7 +103,8 @@ class Page:
 
     envelope: dict[str, Any]  # totalRecords, startIndex, recordsReturned, pageSize, sort, dir
     records: list[dict[str, Any]] | None
-    stream: Iterator[list[dict[str, Any]]] | None = None
+    # chunks of records: dicts, or already encoded as one JSON array (the fast JSON stream)
+    stream: Iterator[list[dict[str, Any]] | bytes] | None = None
 
 
 def read_filters(resource: Resource, ctx: CallContext, request: CollectionRequest) -> None:
@@ -136,7 +153,7 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
         envelope["recordsReturned"] = len(records)
         return Page(envelope, records)
 
-    def stream() -> Iterator[list[dict[str, Any]]]:
+    def stream() -> Iterator[list[dict[str, Any]] | bytes]:
         # A connection of its own, in one read transaction: the count and the rows agree, and the
         # chunks may be produced on different threads of the pool.
         assert ctx.db is not None
@@ -149,7 +166,13 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
             wanted = request.results if request.results is not None else total
             envelope["pageSize"] = max(1, wanted)
             returned = 0
-            if total > request.start_index:
+            fast = streamed_json(stream_ctx, shape, sql.page_sql, formatters, conn.dialect)
+            if total > request.start_index and fast is not None:
+                page_sql, encode_chunk = fast
+                for rows in conn.chunks(page_sql, sql.page_params, STREAM_CHUNK):
+                    returned += len(rows)
+                    yield encode_chunk(rows)
+            elif total > request.start_index:
                 for rows in conn.chunks(sql.page_sql, sql.page_params, STREAM_CHUNK):
                     returned += len(rows)
                     yield render_rows(stream_ctx, shape, rows, formatters, conn)

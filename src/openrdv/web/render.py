@@ -28,22 +28,20 @@ def render_document(body: dict[str, Any], fmt: Format) -> bytes:
 
 def render_collection(records: list[dict[str, Any]], envelope: dict[str, Any], fmt: Format) -> bytes:
     if fmt == "xml":
-        return (
-            xmlr.collection_xml_head()
-            + xmlr.records_xml_chunk(records)
-            + xmlr.collection_xml_tail(envelope)
-        )
+        return xmlr.collection_xml_head() + xmlr.records_xml_chunk(records) + xmlr.collection_xml_tail(envelope)
     return orjson.dumps({"records": records, **envelope})
 
 
 def stream_collection(
-    chunks: Iterator[list[dict[str, Any]]], envelope: dict[str, Any], fmt: Format
+    chunks: Iterator[list[dict[str, Any]] | bytes], envelope: dict[str, Any], fmt: Format
 ) -> Iterator[bytes]:
     """The envelope of a streamed collection: records first, totals last (the totals are known
-    once the rows have been read, in the same snapshot)."""
+    once the rows have been read, in the same snapshot). A chunk is a list of records, or (JSON
+    only) those records already encoded as one JSON array."""
     if fmt == "xml":
         yield xmlr.collection_xml_head()
         for records in chunks:
+            assert not isinstance(records, bytes), "an XML stream renders records itself"
             yield xmlr.records_xml_chunk(records)
         yield xmlr.collection_xml_tail(envelope)
         return
@@ -52,7 +50,11 @@ def stream_collection(
     for records in chunks:
         if not records:
             continue
-        body = orjson.dumps(records)[1:-1]
-        yield body if first else b"," + body
+        encoded = records if isinstance(records, bytes) else orjson.dumps(records)
+        body = memoryview(encoded)[1:-1]  # the array's items, without a copy of a megabyte chunk
+        if not body:
+            continue
+        # one copy: the items, after a comma unless first
+        yield bytes(body) if first else b"".join((b",", body))
         first = False
     yield b"]," + orjson.dumps(envelope)[1:]
