@@ -12,8 +12,16 @@ MAX_SEARCH_LENGTH = 200
 FIELD_SEPARATOR = "\x1f"
 
 
-@lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
+    if text.isascii() and text.isprintable():
+        # the same result as below, without the per-character loop: ASCII has no accents and NFKD
+        # leaves it as it is, printable ASCII has no control characters, casefold() of ASCII is lower()
+        return " ".join(text.lower().split())
+    return _normalize_unicode(text)
+
+
+@lru_cache(maxsize=65536)
+def _normalize_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch) and ch >= " ")
     return " ".join(kept.casefold().split())
