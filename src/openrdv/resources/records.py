@@ -143,18 +143,32 @@ def _rendered(field: Field, stored: Any) -> Any:
 ChunkEncoder = Callable[[list[Row]], bytes]
 
 
+def _struct(name: str, keys: list[str]) -> type[msgspec.Struct]:
+    """A Struct encoding as an object with these keys, in this order (attributes f0, f1, ...: a key
+    need not be a Python identifier)."""
+    return msgspec.defstruct(
+        name,
+        [(f"f{i}", Any) for i in range(len(keys))],
+        rename={f"f{i}": key for i, key in enumerate(keys)},
+        gc=False,  # flat values only: nothing for the cyclic collector to track
+    )
+
+
 class StreamedJsonShape:
     """A streamed JSON list (`results=all`) of one resource, profile and engine, encoded without
     building a dict per record: a million records a response make the dicts the largest cost.
 
-    Two things make it cheaper than `RecordShape.render` + orjson, for the same document:
+    Three things make it cheaper than `RecordShape.render` + orjson, for the same document:
 
     * the fields declared `usually_default` (the custom columns, unconfigured in most groups) are
       selected as ONE column: NULL when every one of them holds its default, as nearly every row
       does, else a JSON array of their values (decoded, then rendered like the other columns). The
       database module costs about as much per column for a NULL or a '' as for a real value;
     * each record is a msgspec Struct created positionally by a generated function, and a whole
-      chunk is encoded by msgspec in one call (a Struct costs a fifth of a dict of the same keys).
+      chunk is encoded by msgspec in one call (a Struct costs a fifth of a dict of the same keys);
+    * a row at its defaults is a shorter Struct: each run of consecutive packed fields is one
+      field, named after the run's first, whose value is the run's defaults already encoded
+      (`false,"bool1":false,...`) as a msgspec.Raw, which msgspec copies as is after the key.
 
     Only for shapes without link fields (they need queries per batch); `stream_shape_for` says.
     """
@@ -178,76 +192,78 @@ class StreamedJsonShape:
             columns.append(f"t.{quote(shape.zone_column)}")
         self.select_list = ", ".join(columns)
         self.packed_fields = packed
-        self.record_type = msgspec.defstruct(
-            f"{shape.resource.singular}_record",
-            [(f"f{i}", Any) for i in range(len(stored))],
-            rename={f"f{i}": f.name for i, f in enumerate(stored)},
-            gc=False,  # flat values only: nothing for the cyclic collector to track
-        )
-        namespace: dict[str, Any] = {"Record": self.record_type, "loads": orjson.loads}
-        source = self._source(stored, ordinary, packed, len(columns), self.zone_index, namespace)
+        # the record's fields in declared order, each either an ordinary column or in a run of packed
+        # fields (a list of them)
+        self._layout: list[Field | list[Field]] = []
+        for f in stored:
+            if f not in packed:
+                self._layout.append(f)
+            elif self._layout and isinstance(self._layout[-1], list):
+                self._layout[-1].append(f)
+            else:
+                self._layout.append([f])
+        self.record_type = _struct(f"{shape.resource.singular}_record", [f.name for f in stored])
+        heads = [item.name if isinstance(item, Field) else item[0].name for item in self._layout]
+        self.at_defaults_type = _struct(f"{shape.resource.singular}_record_at_defaults", heads)
+        namespace: dict[str, Any] = {
+            "Record": self.record_type,
+            "RecordAtDefaults": self.at_defaults_type,
+            "loads": orjson.loads,
+        }
+        source = self._source(len(ordinary), len(columns), namespace)
         exec(compile(source, f"<streamed {shape.resource.name}/{shape.profile}>", "exec"), namespace)
         self._build: Callable[[list[Row], Formatter], list[Any]] = namespace["build"]
         self._build_zoned: Callable[[list[Row], Callable[[Any], Formatter]], list[Any]] = namespace["build_zoned"]
         self._zone_of = itemgetter(self.zone_index)
 
-    @staticmethod
-    def _source(
-        stored: list[Field],
-        ordinary: list[Field],
-        packed: list[Field],
-        width: int,
-        zone_index: int,
-        namespace: dict[str, Any],
-    ) -> str:
+    def _source(self, packed_column: int, width: int, namespace: dict[str, Any]) -> str:
         """`build(rows, fmt)` and `build_zoned(rows, formatter_for)`: rows → Structs, the second with
-        each row's own zone. Consecutive packed fields form a run, passed with one `*run`."""
-        column_of = {f.name: i for i, f in enumerate(ordinary)}
-        packed_names = {f.name for f in packed}
-        arguments: list[str] = []
-        runs: list[list[Field]] = []
-        previous_packed = False
-        for f in stored:
-            if f.name in packed_names:
-                if not previous_packed:
-                    runs.append([])
-                    arguments.append(f"*r{len(runs) - 1}")
-                runs[-1].append(f)
-                previous_packed = True
+        each row's own zone. The code names the selected columns c0, c1, ...; the packed column is
+        the one after the ordinary ones."""
+        runs = [item for item in self._layout if isinstance(item, list)]
+        arguments: list[str] = []  # of Record: the values of every field
+        at_defaults: list[str] = []  # of RecordAtDefaults: a run is its encoded defaults
+        column = 0
+        for item in self._layout:
+            if isinstance(item, Field):
+                arguments.append(_expression(item, column))
+                at_defaults.append(arguments[-1])
+                column += 1
             else:
-                arguments.append(_expression(f, column_of[f.name]))
-                previous_packed = False
+                k = runs.index(item)
+                arguments.append(f"*r{k}")
+                at_defaults.append(f"DEFAULTS_{k}")
+                rendered = {f.name: _rendered(f, _default_of(f)) for f in item}
+                encoded = orjson.dumps(rendered)  # {"bool0":false,"bool1":false,...}
+                namespace[f"DEFAULTS_{k}"] = msgspec.Raw(encoded[len(orjson.dumps(item[0].name)) + 2 : -1])
         names = ", ".join(f"c{i}" for i in range(width))
-        record = f"Record({', '.join(arguments)})"
         lines: list[str] = []
         if runs:
-            namespace["DEFAULT_RUNS"] = tuple(tuple(_rendered(f, _default_of(f)) for f in run) for run in runs)
-            values = ", ".join(f"c{j}" for j in range(len(packed)))
-            rendered: list[str] = []
+            packed = [f for run in runs for f in run]
+            rendered_runs: list[str] = []
             position = 0
             for run in runs:
                 items = [_expression(f, position + k) for k, f in enumerate(run)]
                 position += len(run)
-                rendered.append("(" + "".join(f"{item}, " for item in items) + ")")
+                rendered_runs.append("(" + "".join(f"{item}, " for item in items) + ")")
             lines += [
                 "def unpack(text, fmt):",
-                f"    {values}, = loads(text)",
-                f"    return {', '.join(rendered)},",
+                f"    {', '.join(f'c{j}' for j in range(len(packed)))}, = loads(text)",
+                f"    return {', '.join(rendered_runs)},",
                 "",
             ]
-            run_names = ", ".join(f"r{k}" for k in range(len(runs)))
-            packed_column = f"c{len(ordinary)}"
-            pick = [
-                f"        if {packed_column} is None:",
-                f"            {run_names}, = DEFAULT_RUNS",
+            append = [
+                f"        if c{packed_column} is None:",
+                f"            append(RecordAtDefaults({', '.join(at_defaults)}))",
                 "        else:",
-                f"            {run_names}, = unpack({packed_column}, fmt)",
+                f"            {', '.join(f'r{k}' for k in range(len(runs)))}, = unpack(c{packed_column}, fmt)",
+                f"            append(Record({', '.join(arguments)}))",
             ]
         else:
-            pick = []
+            append = [f"        append(Record({', '.join(arguments)}))"]
         for name, head, per_row in (
             ("build", "fmt", []),
-            ("build_zoned", "formatter_for", [f"        fmt = formatter_for(c{zone_index})"]),
+            ("build_zoned", "formatter_for", [f"        fmt = formatter_for(c{self.zone_index})"]),
         ):
             lines += [
                 f"def {name}(rows, {head}):",
@@ -255,8 +271,7 @@ class StreamedJsonShape:
                 "    append = records.append",
                 f"    for {names}, in rows:",
                 *per_row,
-                *pick,
-                f"        append({record})",
+                *append,
                 "    return records",
                 "",
             ]
