@@ -49,6 +49,7 @@ PARIS_FICHES: list[dict[str, Any]] = [
     {"lastname": "Third", "num0": 1 / 3, "num3": -0.0},
     {"lastname": "Whole", "num0": 3.0, "num1": -2.5, "num2": 0.0},
     {"lastname": "Large", "num0": 1e20, "num1": 123456789012.5, "num2": 2.0**53 + 2, "num3": 1.5e300},
+    {"lastname": "Edge of 64 bits", "num0": 1e19, "num1": 2.0**64, "num2": -(2.0**63)},
     {"lastname": "Tiny", "num0": 5e-324, "num1": -1e-9},
     {"lastname": "Last packed only", "txt2": "the last custom column"},
     {"lastname": "First packed only", "bool0": True},
@@ -275,7 +276,7 @@ def test_values_away_from_their_defaults_come_back_exactly(world: World) -> None
         record = by_id[world.fiches[body["lastname"] or body["firstname"]]["id"]]
         for name, value in body.items():
             if name.startswith("num"):  # whole numbers as integers, as long as they fit 64 bits
-                whole = value % 1 == 0 and abs(value) < 2**63
+                whole = value % 1 == 0 and -(2**63) <= value < 2**64
                 assert record[name] == value and type(record[name]) is (int if whole else float), (name, value)
             elif name == "birthdate":
                 assert record[name] == f"{value} 00:00:00", (name, value, record[name])
@@ -287,6 +288,8 @@ def test_values_away_from_their_defaults_come_back_exactly(world: World) -> None
     large = by_id[world.fiches["Large"]["id"]]
     assert large["num2"] == 2**53 + 2 and type(large["num2"]) is int
     assert large["num0"] == 1e20 and type(large["num0"]) is float  # whole, but past 64-bit integers
+    edge = by_id[world.fiches["Edge of 64 bits"]["id"]]
+    assert type(edge["num0"]) is int and type(edge["num1"]) is float and edge["num2"] == -(2**63)
 
 
 @pytest.mark.parametrize(

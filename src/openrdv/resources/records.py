@@ -35,9 +35,9 @@ def _expression(field: Field, index: int) -> str:
         return f"({value} or 0)"
     if field.kind is Kind.FLOAT:
         # whole numbers as integers (inline, as a call per column shows at a million rows), as long
-        # as they fit the 64 bits JSON encoders write integers in: 1e20 stays a float
+        # as orjson writes them (int64 and uint64): 1e20 stays a float, as an integer it failed
         return (
-            f"({value} if {value} is None or {value} % 1 or not {-(2**63)}.0 <= {value} < {2**63}.0 else int({value}))"
+            f"({value} if {value} is None or {value} % 1 or not {-(2**63)}.0 <= {value} < {2**64}.0 else int({value}))"
         )
     return value
 
