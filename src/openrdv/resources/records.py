@@ -220,7 +220,7 @@ class StreamedJsonShape:
         """`build(rows, fmt)` and `build_zoned(rows, formatter_for)`: rows → Structs, the second with
         each row's own zone. The code names the selected columns c0, c1, ...; the packed column is
         the one after the ordinary ones."""
-        runs = [item for item in self._layout if isinstance(item, list)]
+        runs: list[list[Field]] = []
         arguments: list[str] = []  # of Record: the values of every field
         at_defaults: list[str] = []  # of RecordAtDefaults: a run is its encoded defaults
         column = 0
@@ -230,7 +230,8 @@ class StreamedJsonShape:
                 at_defaults.append(arguments[-1])
                 column += 1
             else:
-                k = runs.index(item)
+                k = len(runs)
+                runs.append(item)
                 arguments.append(f"*r{k}")
                 at_defaults.append(f"DEFAULTS_{k}")
                 rendered = {f.name: _rendered(f, _default_of(f)) for f in item}
@@ -280,7 +281,7 @@ class StreamedJsonShape:
     def chunk_encoder(self, formatter_for: Callable[[Any], Formatter]) -> ChunkEncoder:
         """For one stream: a chunk of rows → their records as one JSON array, each row rendered in
         its own zone (`formatter_for(zone column)`)."""
-        encode = msgspec.json.Encoder().encode  # one a stream: chunks run on several threads
+        encode = msgspec.json.Encoder().encode  # one per stream: its chunks run on several threads
         build, build_zoned, zone_of = self._build, self._build_zoned, self._zone_of
 
         def encode_chunk(rows: list[Row]) -> bytes:
