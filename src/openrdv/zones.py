@@ -109,6 +109,20 @@ class Zone:
             self._days[days] = day
         return f"{day} {_HOURS_MINUTES[secs // 60]}{_SECONDS[secs % 60]}"
 
+    def steady_offsets(self, shift: int) -> tuple[int, list[int | None]]:
+        """The UTC offset over each span of 2**shift seconds of 1900-2100, or None for a span that
+        a change of offset falls in (or that leaves the range): `(first, table)` such that for
+        `entry = table[(ts >> shift) - first]`, `ts + entry` is the wall clock of ts wherever entry is
+        not None. For callers formatting so many instants that a bisect each costs (streamed lists)."""
+        first, last = _RANGE_START >> shift, (_RANGE_END >> shift) + 1
+        table: list[int | None] = []
+        for bucket in range(first, last):
+            start, end = bucket << shift, ((bucket + 1) << shift) - 1
+            index = bisect_right(self._starts, start) - 1
+            steady = start >= _RANGE_START and end < _RANGE_END and bisect_right(self._starts, end) - 1 == index
+            table.append(self._offsets[index] if steady else None)
+        return first, table
+
     def format_iso(self, ts: int) -> str:
         """UTC epoch → ISO-8601 with offset (XML rendering)."""
         off = self.offset(ts)

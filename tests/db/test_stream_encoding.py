@@ -168,7 +168,7 @@ def test_fast_encoding_equals_the_general_rendering(
     assert fast is not None
     with db.dedicated() as conn, conn.snapshot():
         expected = general_records(conn, resource, zones)
-        encode_chunk = fast.chunk_encoder(lambda group_id: zone(zones[group_id]).format)
+        encode_chunk = fast.chunk_encoder(lambda group_id: zone(zones[group_id]))
         streamed: list[Any] = []
         for rows in conn.chunks(f"SELECT {fast.select_list} FROM {resource.table} t ORDER BY t.id", (), chunk):
             streamed += orjson.loads(encode_chunk(rows))

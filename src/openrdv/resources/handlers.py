@@ -48,16 +48,18 @@ class Formatters:
         if self.by_group and self.ctx.principal is not None:
             _ = self.ctx.principal.zones
 
+    def zone(self, key: Any) -> Zone:
+        """The zone of the rows with this key (their group_id, or the groups table's timezone)."""
+        if self.by_group:
+            return self.ctx.zone_for(key)
+        from openrdv.zones import zone as zone_named
+
+        return zone_named(key or "Europe/Paris")
+
     def __call__(self, key: Any) -> Callable[[int], Any]:
         fmt = self._cache.get(key)
         if fmt is None:
-            zone: Zone
-            if self.by_group:
-                zone = self.ctx.zone_for(key)
-            else:
-                from openrdv.zones import zone as zone_named
-
-                zone = zone_named(key or "Europe/Paris")
+            zone = self.zone(key)
             fmt = zone.format_xml if self.xml else zone.format
             self._cache[key] = fmt
         return fmt
@@ -93,7 +95,7 @@ def streamed_json(
     if fast is None or not page_sql.startswith(head):
         return None
     # the same statement with the fast shape's columns: the list SQL starts with its select list
-    return f"SELECT {fast.select_list} FROM {page_sql[len(head) :]}", fast.chunk_encoder(formatters)
+    return f"SELECT {fast.select_list} FROM {page_sql[len(head) :]}", fast.chunk_encoder(formatters.zone)
 
 
 # -- list ---------------------------------------------------------------------------------------------
