@@ -21,6 +21,7 @@ from openrdv.db.engine import Conn, Dialect, Row
 from openrdv.query.conditions import quote
 from openrdv.resources.declaration import Field, Kind, Profile, Resource
 from openrdv.zones import Zone
+from openrdv.zones import zone as zone_named
 
 Formatter = Callable[[int], str]
 
@@ -154,9 +155,9 @@ class WallClock:
     SHIFT = 20  # spans of about 12 days: 6,000 entries a zone
 
     def __init__(self) -> None:
-        first_bucket, table = Zone("UTC").steady_offsets(self.SHIFT)
-        self.first_bucket, self.buckets = first_bucket, len(table)
-        # offsets stay within a day: a local day of a steady span is within one of its UTC days
+        first_bucket, table = zone_named("UTC").steady_offsets(self.SHIFT)
+        self.first_bucket, self.buckets = first_bucket, len(table)  # the same for every zone
+        # an offset is less than a day: the local day of an instant is within a day of its UTC day
         self.first_day = ((first_bucket << self.SHIFT) // 86400) - 1
         last_day = ((first_bucket + len(table)) << self.SHIFT) // 86400 + 1
         self.days: list[str | None] = [None] * (last_day - self.first_day + 1)
@@ -198,7 +199,9 @@ def wall_clock() -> WallClock:
 
 @lru_cache(maxsize=64)
 def steady_offsets(zone: Zone) -> list[int | None]:
-    return zone.steady_offsets(WallClock.SHIFT)[1]
+    first_bucket, table = zone.steady_offsets(WallClock.SHIFT)
+    assert (first_bucket, len(table)) == (wall_clock().first_bucket, wall_clock().buckets)
+    return table
 
 
 def _fast_expression(field: Field, index: int) -> str:
