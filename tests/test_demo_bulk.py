@@ -116,6 +116,30 @@ def test_bulk_rows_hold_the_declared_default_in_every_column_the_generator_leave
         db.close()
 
 
+def _assert_twins(db: Database, settings: Settings, bulk_rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Each bulk row and the record the API makes of its values are equal, column for column and
+    type for type, but for the id and the timestamps the API sets itself."""
+    for collection, bulk_row in bulk_rows:
+        if collection == "fiches":
+            body = {n: bulk_row[n] for n in ("firstname", "lastname", "email", "firstphone", "externid")}
+            if bulk_row["birthdate"] is not None:
+                body["birthdate"] = TZ.format(bulk_row["birthdate"])
+        else:
+            body = {n: bulk_row[n] for n in ("calendar_id", "fiche_id", "intervention_id", "text", "taker", "from_web")}
+            body.update(start=TZ.format(bulk_row["start"]), end=TZ.format(bulk_row["end"]))
+        made = services.create(db, settings, collection, body, group_id=bulk_row["group_id"])
+        with db.connect() as conn:
+            (api_row,) = _rows(conn, RESOURCES[collection].table, "WHERE id = ?", (made["id"],))
+            bulk_types = _sqlite_types(conn, collection, bulk_row["id"])
+            api_types = _sqlite_types(conn, collection, made["id"])
+        typed_bulk, typed_api = _typed(bulk_row), _typed(api_row)
+        for column in ("id", "created_at", "updated_at"):
+            for row in (typed_bulk, typed_api, bulk_types, api_types):
+                row.pop(column, None)
+        assert typed_bulk == typed_api, collection
+        assert bulk_types == api_types, collection
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_bulk_row_and_the_same_record_created_through_the_api_are_column_for_column_equal(
     engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -123,33 +147,62 @@ def test_a_bulk_row_and_the_same_record_created_through_the_api_are_column_for_c
     monkeypatch.setattr(demo_calendar, "BULK_ROWS", 50)
     url = _fresh_url(engine, tmp_path, "twins.db")
     db = _load(url, fiches=60, vevents=60)
-    settings = Settings(database_url=url)
     try:
         with db.connect() as conn:
             fiche = _rows(conn, "fiches")[0]  # the first has a birthdate and an external id
             appointment = _rows(conn, "vevents", "WHERE fiche_id <> 0")[0]
             block = _rows(conn, "vevents", "WHERE text = ?", ("Pause",))[0]
         assert fiche["birthdate"] is not None and fiche["externid"] is not None
-        twins: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-        fiche_body = {n: fiche[n] for n in ("firstname", "lastname", "email", "firstphone", "externid")}
-        fiche_body["birthdate"] = TZ.format(fiche["birthdate"])
-        twins.append(("fiches", fiche, fiche_body))
-        for event in (appointment, block):
-            body = {n: event[n] for n in ("calendar_id", "fiche_id", "intervention_id", "text", "taker", "from_web")}
-            body.update(start=TZ.format(event["start"]), end=TZ.format(event["end"]))
-            twins.append(("vevents", event, body))
-        for collection, bulk_row, body in twins:
-            made = services.create(db, settings, collection, body, group_id=bulk_row["group_id"])
-            with db.connect() as conn:
-                (api_row,) = _rows(conn, RESOURCES[collection].table, "WHERE id = ?", (made["id"],))
-                bulk_types = _sqlite_types(conn, collection, bulk_row["id"])
-                api_types = _sqlite_types(conn, collection, made["id"])
-                typed_bulk, typed_api = _typed(bulk_row), _typed(api_row)
-            for column in ("id", "created_at", "updated_at"):  # the API gives its own
-                for row in (typed_bulk, typed_api, bulk_types, api_types):
-                    row.pop(column, None)
-            assert typed_bulk == typed_api, collection
-            assert bulk_types == api_types, collection
+        _assert_twins(db, Settings(database_url=url), [("fiches", fiche), ("vevents", appointment), ("vevents", block)])
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("rows", [3, 120], ids=["with indexes", "without indexes"])
+def test_rows_given_as_dicts_are_stored_as_the_api_stores_them(
+    engine: str, rows: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bulk_insert`, which the booking benchmark loads its data with: dicts of some columns."""
+    monkeypatch.setattr(demo_calendar, "BULK_ROWS", 100)
+    url = _fresh_url(engine, tmp_path, "dicts.db")
+    upgrade(url)
+    db = Database(url)
+    settings = Settings(database_url=url)
+    try:
+        group = services.create(db, settings, "groups", {"name": "Cabinet", "timezone": "Europe/Paris"})
+        gid = group["id"]
+        service = services.create(db, settings, "interventions", {"name": "Soin", "length": 15}, group_id=gid)
+        calendar = services.create(
+            db, settings, "calendars", {"name": "Salle", "intervention_ids": [service["id"]]}, group_id=gid
+        )
+        fiches = [
+            {"group_id": gid, "lastname": f"Légaré{i}", "firstname": "Zoé", "email": f"z{i}@b.example", "id": 10**6}
+            for i in range(rows)
+        ]
+        assert demo_calendar.bulk_insert(db, RESOURCES["fiches"], iter(fiches), rows, "fiches", False) == rows
+        with db.connect() as conn:
+            fiche_ids = [r[0] for r in conn.all("SELECT id FROM fiches WHERE group_id = ?", (gid,))]
+        assert len(fiche_ids) == rows and 10**6 not in fiche_ids  # the keys that are no columns are left out
+        start = NOW + 86400
+        events: list[dict[str, Any]] = [
+            {"group_id": gid, "calendar_id": calendar["id"], "start": start + 900 * i, "end": start + 900 * (i + 1)}
+            for i in range(rows)
+        ]
+        for i, event in enumerate(events):
+            if i % 2:
+                event.update(text="RDV", fiche_id=fiche_ids[i], intervention_id=service["id"], taker="bench")
+            else:
+                event.update(text="Pause")
+        assert demo_calendar.bulk_insert(db, RESOURCES["vevents"], iter(events), rows, "vevents", False) == rows
+        with db.connect() as conn:
+            fiche = _rows(conn, "fiches")[1]
+            appointment = _rows(conn, "vevents", "WHERE fiche_id <> 0")[0]
+            block = _rows(conn, "vevents", "WHERE text = ?", ("Pause",))[0]
+            if conn.dialect == "sqlite":
+                assert conn.scalar("SELECT count(*) FROM fiches_fts WHERE fiches_fts MATCH 'legare'") == rows
+        assert fiche["search_text"] == "legare1\x1fzoe\x1fz1@b.example"
+        _assert_twins(db, settings, [("fiches", fiche), ("vevents", appointment), ("vevents", block)])
     finally:
         db.close()
 
