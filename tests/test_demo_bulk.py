@@ -9,6 +9,7 @@ import random
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from openrdv.demo_calendar import (
     insert_sql,
     sql_literal,
 )
+from openrdv.query.search import search_document
 from openrdv.resources.handlers import default_value
 from openrdv.resources.registry import RESOURCES
 from openrdv.settings import Settings
@@ -238,6 +240,33 @@ def test_a_large_load_without_indexes_ends_as_a_load_with_them(
     finally:
         plain.close()
         bulk.close()
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        FichePlan(count=3000, group_ids=(1, 2), now=NOW),
+        VeventPlan(
+            count=3000, group_id=1, now=NOW, calendar_ids=(10, 11), offered=(((20, 30),), ((21, 45),)), fiche_ids=(5,)
+        ),
+    ],
+    ids=["fiches", "vevents"],
+)
+def test_every_generated_search_text_is_what_search_document_makes_of_the_fields(plan: RowPlan) -> None:
+    resource = RESOURCES[plan.resource_name]
+    for row in _generated(plan):
+        values = {f.name: default_value(f) for f in resource.stored_fields} | row
+        assert row["search_text"] == search_document(values[n] for n in resource.search_fields)
+
+
+def test_a_plan_deriving_another_search_text_than_the_api_is_refused() -> None:
+    class Careless(FichePlan):
+        def generated_rows(self, rnd: random.Random) -> Iterator[tuple[Any, ...]]:
+            for row in super().generated_rows(rnd):
+                yield (*row[:-1], row[-1].upper())
+
+    with pytest.raises(ValueError, match="where the API stores"):
+        next(Careless(count=3, group_ids=(1,), now=NOW).rows(random.Random(1)))
 
 
 # -- generated in a second process ---------------------------------------------------------------------

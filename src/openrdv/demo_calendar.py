@@ -151,9 +151,9 @@ class RowPlan:
     count: int
 
     def generated_rows(self, rnd: random.Random) -> Iterator[tuple[Any, ...]]:
-        """The generated values, then the derived columns (`derived_columns`). The plan computes
-        those itself, from what it knows of its values (which are already normalised, which repeat):
-        several times faster than `search_document` on every row, which `rows` checks it agrees with."""
+        """The generated values, then the derived columns (`derived_columns`). A plan derives them
+        from what it knows of its values (which are normalised already, which repeat): several times
+        faster than `search_document` on every row, and `rows` checks that they agree."""
         raise NotImplementedError
 
     @property
@@ -167,6 +167,7 @@ class RowPlan:
         return (*(by_name[n].col for n in self.generated), *derived_columns(self.resource))
 
     def rows(self, rnd: random.Random) -> Iterator[tuple[Any, ...]]:
+        """`generated_rows`, the first checked with `check_derived`."""
         rows = self.generated_rows(rnd)
         for row in rows:
             self.check_derived(row)
@@ -409,7 +410,7 @@ def generated_batches(
     """The plan's rows in batches. With `separate_process`, another process generates them while
     this one inserts (one core each) and hands back the state of `rnd` at the end: the rows, and
     whatever `rnd` draws next, are the same either way."""
-    if not separate_process:
+    if not separate_process or not sys.executable:  # an embedded interpreter has no executable to start
         yield _batches(plan.rows(rnd), BATCH)
         return
     process = subprocess.Popen(
