@@ -38,7 +38,8 @@ from openrdv.zones import zone
 NOW = 1_790_000_000  # a fixed clock: two loads with the same arguments are then the same rows
 TZ = zone("Europe/Paris")
 POSTGRES = os.environ.get("OPENRDV_TEST_POSTGRES", "").strip()
-ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES, reason="no PostgreSQL"))]
+# tests/db runs once on SQLite and again on PostgreSQL (scripts/test): each pass tests its engine
+ENGINES = ["postgresql" if POSTGRES else "sqlite"]
 
 
 def _fresh_url(engine: str, tmp_path: Path, name: str) -> str:
