@@ -4,7 +4,6 @@ benchmarks expect."""
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import time
@@ -14,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from openrdv import demo_calendar, services
-from openrdv.db.engine import Conn, Database, sqlalchemy_url
+from openrdv.db.engine import Conn, Database
 from openrdv.db.migrate import upgrade
 from openrdv.demo import load_demo
 from openrdv.demo_calendar import (
@@ -35,22 +33,15 @@ from openrdv.resources.registry import RESOURCES
 from openrdv.settings import Settings
 from openrdv.zones import zone
 
+from .engines import ENGINE, fresh_database_url
+
 NOW = 1_790_000_000  # a fixed clock: two loads with the same arguments are then the same rows
 TZ = zone("Europe/Paris")
-POSTGRES = os.environ.get("OPENRDV_TEST_POSTGRES", "").strip()
-# tests/db runs once on SQLite and again on PostgreSQL (scripts/test): each pass tests its engine
-ENGINES = ["postgresql" if POSTGRES else "sqlite"]
+ENGINES = [ENGINE]
 
 
 def _fresh_url(engine: str, tmp_path: Path, name: str) -> str:
-    if engine == "postgresql":
-        sa_engine = sa.create_engine(sqlalchemy_url(POSTGRES))
-        with sa_engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        sa_engine.dispose()
-        return POSTGRES
-    return f"sqlite:///{tmp_path / name}"
+    return fresh_database_url(tmp_path, name)
 
 
 @pytest.fixture

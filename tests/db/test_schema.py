@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,17 +12,11 @@ from openrdv.db.migrate import current_revision, upgrade
 from openrdv.resources.handlers import table_columns
 from openrdv.resources.registry import RESOURCES
 
+from .engines import fresh_database_url
+
 
 def _database_url(tmp_path: Path) -> str:
-    postgres = os.environ.get("OPENRDV_TEST_POSTGRES", "").strip()
-    if postgres:
-        engine = sa.create_engine(sqlalchemy_url(postgres))
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
-        return postgres
-    return f"sqlite:///{tmp_path / 'schema.db'}"
+    return fresh_database_url(tmp_path, "schema.db")
 
 
 def test_every_declared_table_has_exactly_the_columns_the_handlers_write(tmp_path: Path) -> None:

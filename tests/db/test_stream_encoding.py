@@ -10,7 +10,6 @@ zones interleaved so that some chunks hold one zone and some both."""
 from __future__ import annotations
 
 import math
-import os
 import random
 import struct
 from collections.abc import Iterator
@@ -19,9 +18,8 @@ from typing import Any
 
 import orjson
 import pytest
-import sqlalchemy as sa
 
-from openrdv.db.engine import Conn, Database, sqlalchemy_url
+from openrdv.db.engine import Conn, Database
 from openrdv.db.migrate import upgrade
 from openrdv.resources.catalogue import CALENDARS
 from openrdv.resources.declaration import Behaviour, Field, Kind, Resource
@@ -31,6 +29,8 @@ from openrdv.resources.handlers import default_value, insert_values
 from openrdv.resources.records import shape_for, stream_shape_for
 from openrdv.resources.vevents import VEVENTS
 from openrdv.zones import zone
+
+from .engines import fresh_database_url
 
 ZONES = ("Europe/Paris", "America/New_York")
 ROWS = 600
@@ -54,15 +54,7 @@ FLOATS = [
 
 
 def _database_url(tmp_path: Path) -> str:
-    postgres = os.environ.get("OPENRDV_TEST_POSTGRES", "").strip()
-    if postgres:
-        engine = sa.create_engine(sqlalchemy_url(postgres))
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
-        return postgres
-    return f"sqlite:///{tmp_path / 'stream.db'}"
+    return fresh_database_url(tmp_path, "stream.db")
 
 
 def random_float(rnd: random.Random) -> float:
