@@ -130,7 +130,12 @@ def rebuild_derived(conn: Conn, table: str) -> None:
     fts = fts_table(table)
     if conn.scalar("SELECT 1 FROM sqlite_master WHERE name = ?", (fts,)):
         conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
-        conn.execute(f"INSERT INTO {fts}(rowid, search_text) SELECT {fts_rowid(table)}, search_text FROM {table}")
+        # in rowid order: FTS5 flushes its pending terms whenever a rowid is lower than the last one
+        # (3 times slower over 100 groups, 1.5 times over one)
+        conn.execute(
+            f"INSERT INTO {fts}(rowid, search_text) SELECT {fts_rowid(table)}, search_text FROM {table} "
+            "ORDER BY group_id, id"
+        )
     columns = counted_columns(conn, table)
     if columns:
         conn.execute(f"DELETE FROM {RANGE_COUNTS} WHERE tbl = ?", (table,))
