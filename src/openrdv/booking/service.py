@@ -270,6 +270,17 @@ def _fiche_object(value: Any) -> dict[str, Any]:
     return value
 
 
+# through ix_fiches_email: with "deleted IS FALSE" the (group_id, deleted) index is no candidate, which
+# a planner without fresh statistics took, reading every fiche of the group (1 ms at 2,000 fiches)
+FICHE_BY_EMAIL = (
+    "SELECT id FROM fiches WHERE group_id = ? AND lower(email) = lower(?) AND deleted IS FALSE ORDER BY id LIMIT 1"
+)
+# through the account_id index: "+group_id" keeps the planner off the group's indexes too
+FICHE_OF_ACCOUNT = (
+    "SELECT id FROM fiches WHERE account_id = ? AND +group_id = ? AND deleted IS FALSE ORDER BY id LIMIT 1"
+)
+
+
 def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int:
     """The customer's fiche: by id (updated with the other fields), the account's own in this group,
     found by e-mail, or created."""
@@ -289,8 +300,8 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
         return fiche_id
     if ctx.account_id is not None:
         own = ctx.conn.scalar(
-            "SELECT id FROM fiches WHERE account_id = ? AND group_id = ? AND deleted = ? ORDER BY id LIMIT 1",
-            (ctx.account_id, group_id, False),
+            FICHE_OF_ACCOUNT,
+            (ctx.account_id, group_id),
         )
         if own is not None:
             if fields:
@@ -311,8 +322,8 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
     if set(fields) == {"email"}:
         email = to_str(fields["email"], "fiche[email]")
         found = ctx.conn.scalar(
-            "SELECT id FROM fiches WHERE group_id = ? AND lower(email) = lower(?) AND deleted = ? ORDER BY id LIMIT 1",
-            (group_id, email, False),
+            FICHE_BY_EMAIL,
+            (group_id, email),
         )
         if found is None:
             raise BookingRefused(13, f"No customer of this group has the e-mail address {email}.")
@@ -320,8 +331,8 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
     new_email = fields.get("email")
     if isinstance(new_email, str) and new_email.strip():
         taken = ctx.conn.scalar(
-            "SELECT id FROM fiches WHERE group_id = ? AND lower(email) = lower(?) AND deleted = ? ORDER BY id LIMIT 1",
-            (group_id, new_email.strip(), False),
+            FICHE_BY_EMAIL,
+            (group_id, new_email.strip()),
         )
         if taken is not None:
             raise BookingRefused(
