@@ -68,6 +68,7 @@ class OpenRdvApp:
         self.in_flight = 0
         self._trim = _malloc_trim()
         self._trim_pending = False
+        self._statistics_at: float | None = None  # monotonic time of the last refresh; None: never
 
     def startup(self) -> None:
         if self.api is not None:
@@ -137,6 +138,19 @@ class OpenRdvApp:
         self._trim_pending = False
         if self.in_flight == 0:
             self._trim()
+            self._refresh_statistics_if_due()
+
+    def _refresh_statistics_if_due(self) -> None:
+        """Keep the SQLite planner's statistics in step with tables that grow after `db upgrade`:
+        on a worker's first idle moment, then at most every `statistics_every` seconds."""
+        every = self.settings.statistics_every
+        now = time.monotonic()
+        due = every > 0 and (self._statistics_at is None or now - self._statistics_at >= every)
+        if not due or self.db is None or self.pool is None or self.db.dialect != "sqlite":
+            return
+        self._statistics_at = now
+        future = self.pool.submit(self.db.refresh_statistics)
+        future.add_done_callback(_log_failure)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -215,6 +229,12 @@ class OpenRdvApp:
         finally:
             await loop.run_in_executor(self.pool, _close, stream)
         await send({"type": "http.response.body", "body": b""})
+
+
+def _log_failure(future: Any) -> None:
+    exc = future.exception()
+    if exc is not None:  # a busy database: the next idle moment of the next period tries again
+        logging.getLogger("openrdv").warning("refreshing the planner statistics failed: %s", exc)
 
 
 def _next_chunk(stream: Iterator[bytes]) -> Any:

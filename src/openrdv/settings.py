@@ -39,6 +39,7 @@ class Settings:
     basic_cache_ttl: int = 60
     login_attempts: int = 10
     log_level: str = "INFO"
+    statistics_every: int = 3600
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -53,6 +54,7 @@ class Settings:
             "basic_cache_ttl": max(0, _env_int("OPENRDV_BASIC_CACHE_TTL", 60)),
             "login_attempts": max(1, _env_int("OPENRDV_LOGIN_ATTEMPTS", 10)),
             "log_level": (os.environ.get("OPENRDV_LOG_LEVEL") or "INFO").upper(),
+            "statistics_every": max(0, _env_int("OPENRDV_STATISTICS_EVERY", 3600)),
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():
@@ -78,6 +80,12 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("OPENRDV_DB_THREADS", "2", "database threads per worker process"),
     ("OPENRDV_BASIC_CACHE_TTL", "60", "seconds a verified HTTP Basic credential is remembered (0 = never)"),
     ("OPENRDV_LOGIN_ATTEMPTS", "10", "failed logins per e-mail and per client address per 15 minutes before 429"),
+    (
+        "OPENRDV_STATISTICS_EVERY",
+        "3600",
+        "SQLite: seconds between two refreshes of the query planner's statistics, taken when a worker "
+        "is idle, the first one at its first idle moment (0 = never)",
+    ),
     ("OPENRDV_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
     (
         "OPENRDV_HOST / OPENRDV_PORT / OPENRDV_WORKERS",

@@ -276,6 +276,17 @@ class Database:
             with self._pool.connection() as raw:
                 yield Conn(raw, "postgresql")
 
+    def refresh_statistics(self) -> None:
+        """SQLite: ANALYZE on a sample (1,000 rows an index), a few milliseconds at a million rows.
+        The statistics `openrdv db upgrade` took describe the tables as they were then (often empty),
+        and with those the planner walks the wrong index (a filtered page: 50 ms instead of 0.1 ms).
+        PostgreSQL's autovacuum keeps its own statistics."""
+        if self.dialect != "sqlite":
+            return
+        with self.connect() as conn:
+            conn.execute("PRAGMA analysis_limit=1000")
+            conn.execute("ANALYZE")
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
