@@ -132,16 +132,6 @@ class _TableBar:
 
 
 # -- what is generated -------------------------------------------------------------------------------
-def derived_columns(resource: Resource) -> dict[str, tuple[str, ...]]:
-    """The columns the API derives from a row's fields (its search text), each with its fields."""
-    derived: dict[str, tuple[str, ...]] = {}
-    if resource.search_fields:
-        derived["search_text"] = tuple(resource.search_fields)
-    if resource.has_public_search:
-        derived["search_public"] = resource.public_search_fields
-    return derived
-
-
 class RowPlan:
     """The rows of one table to generate. A plan is plain data, so that a second process can run
     it; `rows` gives the same tuples for the same plan and random state wherever it runs."""
@@ -151,7 +141,7 @@ class RowPlan:
     count: int
 
     def generated_rows(self, rnd: random.Random) -> Iterator[tuple[Any, ...]]:
-        """The generated values, then the derived columns (`derived_columns`). A plan derives them
+        """The generated values, then the derived columns (`Resource.search_columns`). A plan derives them
         from what it knows of its values (which are normalised already, which repeat): several times
         faster than `search_document` on every row, and `rows` checks that they agree."""
         raise NotImplementedError
@@ -164,7 +154,7 @@ class RowPlan:
     def columns(self) -> tuple[str, ...]:
         """The columns each tuple of `rows` fills, in order."""
         by_name = self.resource.by_name
-        return (*(by_name[n].col for n in self.generated), *derived_columns(self.resource))
+        return (*(by_name[n].col for n in self.generated), *self.resource.search_columns)
 
     def rows(self, rnd: random.Random) -> Iterator[tuple[Any, ...]]:
         """`generated_rows`, the first checked with `check_derived`."""
@@ -181,7 +171,7 @@ class RowPlan:
         values = {f.name: default_value(f) for f in resource.stored_fields}
         values.update(zip(self.generated, row, strict=False))
         derived = row[len(self.generated) :]
-        expected = tuple(search_document(values[n] for n in fields) for fields in derived_columns(resource).values())
+        expected = tuple(search_document(values[n] for n in fields) for fields in resource.search_columns.values())
         if derived != expected:
             raise ValueError(f"{type(self).__name__} derives {derived!r} where the API stores {expected!r}")
 
@@ -449,7 +439,7 @@ def sql_literal(value: Any, dialect: Dialect) -> str:
 def insert_sql(resource: Resource, columns: Sequence[str], dialect: Dialect) -> str:
     """INSERT binding `columns`; every other stored column gets its declared default as a literal
     (binding fifty constants a row cost the load more than the values that vary)."""
-    missing = [c for c in derived_columns(resource) if c not in columns]
+    missing = [c for c in resource.search_columns if c not in columns]
     if missing:
         raise ValueError(f"{resource.name}: the rows must give the derived columns {missing}")
     defaults = {
@@ -541,8 +531,8 @@ def bulk_insert(
     search columns derived as the API derives them; without the table's indexes from `BULK_ROWS`
     rows. Simpler to call than `insert_rows` (the benchmarks' own data), slower by a dict a row."""
     base = {f.col: default_value(f) for f in resource.stored_fields if f.name != "id"}
-    documents = [[resource.by_name[n].col for n in fields] for fields in derived_columns(resource).values()]
-    columns = [*base, *derived_columns(resource)]
+    documents = [[resource.by_name[n].col for n in fields] for fields in resource.search_columns.values()]
+    columns = [*base, *resource.search_columns]
     stored = itemgetter(*base)  # and nothing else the dicts may hold
 
     def tuples() -> Iterator[tuple[Any, ...]]:

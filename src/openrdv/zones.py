@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 _DATETIME = re.compile(
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
@@ -46,8 +46,8 @@ _RANGE_START = -2208988800  # 1900-01-01 UTC
 _RANGE_END = 4102444800  # 2100-01-01 UTC
 _PROBE_STEP = 7 * 86400
 # "HH:MM" for every minute of a day and ":SS" for every second: a time of day is two lookups
-_HOURS_MINUTES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
-_SECONDS = [f":{s:02d}" for s in range(60)]
+HOURS_MINUTES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+SECONDS_TEXT = [f":{s:02d}" for s in range(60)]
 
 
 class Zone:
@@ -103,11 +103,11 @@ class Zone:
         days, secs = divmod(local, 86400)
         day = self._days.get(days)
         if day is None:
-            day = date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+            day = date.fromordinal(days + EPOCH_ORDINAL).isoformat()
             if len(self._days) > 200_000:
                 self._days.clear()
             self._days[days] = day
-        return f"{day} {_HOURS_MINUTES[secs // 60]}{_SECONDS[secs % 60]}"
+        return f"{day} {HOURS_MINUTES[secs // 60]}{SECONDS_TEXT[secs % 60]}"
 
     def steady_offsets(self, shift: int) -> tuple[int, list[int | None]]:
         """The UTC offset over each span of 2**shift seconds of 1900-2100, or None for a span that

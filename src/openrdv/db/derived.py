@@ -63,7 +63,7 @@ def _count_one(table: str, column: str, alias: str, delta: int) -> str:
 
 
 def sqlite_ddl(table: str, fulltext: bool, counted: Sequence[str]) -> list[str]:
-    """The full-text table, the range counts and the triggers that keep them, for one table."""
+    """The full-text table and the triggers that keep it and the range counts, for one table."""
     statements: list[str] = []
     if fulltext:
         fts = fts_table(table)
@@ -79,8 +79,7 @@ def sqlite_ddl(table: str, fulltext: bool, counted: Sequence[str]) -> list[str]:
             f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', {fts_rowid('old')}, old.search_text); "
             f"INSERT INTO {fts}(rowid, search_text) VALUES ({fts_rowid('new')}, new.search_text); END",
         ]
-    if counted:
-        statements.append(range_counts_ddl())
+    if counted:  # (the range_counts table itself: range_counts_ddl, once for all tables)
         inserts = " ".join(_count_one(table, column, "new", +1) for column in counted)
         deletes = " ".join(_count_one(table, column, "old", -1) for column in counted)
         statements += [

@@ -14,19 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from openrdv.db.derived import BUCKET_BITS, GROUP_SHIFT, ID_MASK, NULL_BUCKET, RANGE_COUNTS, fts_table
-from openrdv.query.conditions import Condition, quote
+from openrdv.query.conditions import Condition, in_list, quote
 from openrdv.resources.declaration import Resource
 
 # Above this many groups a search reads the whole index once instead of one rowid range a group.
 MAX_RANGED_GROUPS = 20
 _LOWER = {">": 1, ">=": 0, "=": 0}  # operator → what to add to the value for an inclusive lower bound
 _UPPER = {"<": -1, "<=": 0, "=": 0}
-
-
-def _in_groups(groups: Sequence[int], column: str = "group_id") -> tuple[str, list[Any]]:
-    if len(groups) == 1:
-        return f"{column} = ?", [groups[0]]
-    return f"{column} IN ({', '.join('?' for _ in groups)})", list(groups)
 
 
 def _bounds(conditions: Sequence[Condition]) -> tuple[int | None, int | None] | None:
@@ -62,7 +56,7 @@ def range_total_sql(
     if bounds is None:
         return None
     low, high = bounds
-    in_groups, group_params = _in_groups(groups)
+    in_groups, group_params = in_list("group_id", groups)
     table, col = quote(resource.table), quote(resource.by_name[column].col)
 
     def buckets(above: int | None, below: int | None) -> tuple[str, list[Any]]:

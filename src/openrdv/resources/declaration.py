@@ -211,6 +211,17 @@ class Resource:
         return tuple(n for n in self.search_fields if self.by_name[n].can_read("account"))
 
     @cached_property
+    def search_columns(self) -> dict[str, tuple[str, ...]]:
+        """The stored search columns of the table, each with the fields its normalised text joins:
+        `search_text`, and `search_public` for accounts when the fields they may read differ."""
+        columns: dict[str, tuple[str, ...]] = {}
+        if self.search_fields:
+            columns["search_text"] = tuple(self.search_fields)
+        if self.has_public_search:
+            columns["search_public"] = self.public_search_fields
+        return columns
+
+    @cached_property
     def has_public_search(self) -> bool:
         """Whether the table keeps a second search column for accounts (their fields differ)."""
         return (

@@ -18,14 +18,14 @@ from openrdv.coerce import (
     to_optional_id,
     to_str,
 )
-from openrdv.db.engine import Conn, Dialect, Row
+from openrdv.db.engine import Conn, Row
 from openrdv.errors import NotFound, ValidationFailed, invalid
 from openrdv.query.collection import CollectionRequest, build_list_sql, filter_value, parse_collection
 from openrdv.query.conditions import quote
 from openrdv.query.search import search_document
 from openrdv.resources.context import CallContext
 from openrdv.resources.declaration import EXTRA_COLUMN_NAMES, Field, Kind, Resource
-from openrdv.resources.records import ChunkEncoder, RecordShape, shape_for, stream_shape_for
+from openrdv.resources.records import RecordShape, StreamedJsonShape, shape_for, stream_shape_for
 from openrdv.resources.tenancy import scope_clauses, scope_groups
 from openrdv.zones import Zone
 
@@ -82,20 +82,13 @@ def render_rows(
     return records
 
 
-def streamed_json(
-    ctx: CallContext, shape: RecordShape, page_sql: str, formatters: Formatters, dialect: Dialect
-) -> tuple[str, ChunkEncoder] | None:
-    """The page SQL and chunk encoder of the fast JSON stream (resources/records.py), where it gives
-    the same records as `render_rows`: JSON, no link fields, nothing `render_extra` would change for
-    this profile. None: stream the general way."""
-    if formatters.xml or shape.resource.behaviour.renders_extra(ctx.profile):
+def fast_stream_shape(ctx: CallContext, shape: RecordShape, xml: bool) -> StreamedJsonShape | None:
+    """The shape of the fast JSON stream (resources/records.py), where it gives the same records as
+    `render_rows`: JSON, no link fields, nothing `render_extra` would change for this profile. None:
+    stream the general way."""
+    if xml or shape.resource.behaviour.renders_extra(ctx.profile):
         return None
-    fast = stream_shape_for(shape.resource, shape.profile, dialect)
-    head = f"SELECT {shape.select_list} FROM "
-    if fast is None or not page_sql.startswith(head):
-        return None
-    # the same statement with the fast shape's columns: the list SQL starts with its select list
-    return f"SELECT {fast.select_list} FROM {page_sql[len(head) :]}", fast.chunk_encoder(formatters.zone)
+    return stream_shape_for(shape.resource, shape.profile, ctx.conn.dialect)
 
 
 # -- list ---------------------------------------------------------------------------------------------
@@ -131,9 +124,10 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
     plain_scope = groups is not None and len(where) == 1 and listed is None
     if listed is not None:
         where, where_params = [*where, listed[0]], [*where_params, *listed[1]]
+    fast = fast_stream_shape(ctx, shape, xml) if request.streamed else None
     sql = build_list_sql(
-        resource, shape.select_list, where, where_params, request, ctx.conn.like, ctx.conn.dialect,
-        groups=groups, plain_scope=plain_scope,
+        resource, fast.select_list if fast else shape.select_list, where, where_params, request,
+        ctx.conn.like, ctx.conn.dialect, groups=groups, plain_scope=plain_scope,
     )
     envelope = {
         "totalRecords": 0,
@@ -168,16 +162,16 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
             wanted = request.results if request.results is not None else total
             envelope["pageSize"] = max(1, wanted)
             returned = 0
-            fast = streamed_json(stream_ctx, shape, sql.page_sql, formatters, conn.dialect)
-            if total > request.start_index and fast is not None:
-                page_sql, encode_chunk = fast
-                for rows in conn.chunks(page_sql, sql.page_params, STREAM_CHUNK):
-                    returned += len(rows)
-                    yield encode_chunk(rows)
-            elif total > request.start_index:
+            encode: Callable[[list[Row]], list[dict[str, Any]] | bytes]
+            if fast is not None:
+                encode = fast.chunk_encoder(formatters.zone)
+            else:
+                def encode(rows: list[Row]) -> list[dict[str, Any]]:
+                    return render_rows(stream_ctx, shape, rows, formatters, conn)
+            if total > request.start_index:
                 for rows in conn.chunks(sql.page_sql, sql.page_params, STREAM_CHUNK):
                     returned += len(rows)
-                    yield render_rows(stream_ctx, shape, rows, formatters, conn)
+                    yield encode(rows)
             envelope["recordsReturned"] = returned
 
     return Page(envelope, None, stream())
@@ -410,21 +404,15 @@ def resolve_group(resource: Resource, ctx: CallContext, values: dict[str, Any]) 
 def table_columns(resource: Resource) -> frozenset[str]:
     """Every column of the resource's table, from the declaration (SQLAlchemy stays out of the
     request path: importing it costs a worker ~20 MB)."""
-    names = {"id", *(f.col for f in resource.stored_fields)}
-    if resource.search_fields:
-        names.add("search_text")
-    if resource.has_public_search:
-        names.add("search_public")
+    names = {"id", *(f.col for f in resource.stored_fields), *resource.search_columns}
     names.update(EXTRA_COLUMN_NAMES.get(resource.table, ()))
     return frozenset(names)
 
 
 def set_search_columns(resource: Resource, values: dict[str, Any]) -> None:
     """The stored, normalised search text (and the accounts' one, when their fields differ)."""
-    if resource.search_fields:
-        values["search_text"] = search_document(values.get(n) for n in resource.search_fields)
-    if resource.has_public_search:
-        values["search_public"] = search_document(values.get(n) for n in resource.public_search_fields)
+    for column, names in resource.search_columns.items():
+        values[column] = search_document(values.get(n) for n in names)
 
 
 def insert_values(resource: Resource, conn: Conn, values: dict[str, Any], now: int) -> int:

@@ -20,7 +20,7 @@ import orjson
 from openrdv.db.engine import Conn, Dialect, Row
 from openrdv.query.conditions import quote
 from openrdv.resources.declaration import Field, Kind, Profile, Resource
-from openrdv.zones import Zone
+from openrdv.zones import EPOCH_ORDINAL, HOURS_MINUTES, SECONDS_TEXT, Zone
 from openrdv.zones import zone as zone_named
 
 Formatter = Callable[[int], str]
@@ -167,13 +167,13 @@ class WallClock:
             "FIRST_DAY": self.first_day,
             "DAY": self.days,
             "day_text": self.day_text,
-            "HOUR_MINUTE": [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)],
-            "SECOND": [f":{s:02d}" for s in range(60)],
+            "HOUR_MINUTE": HOURS_MINUTES,
+            "SECOND": SECONDS_TEXT,
         }
 
     def day_text(self, day: int) -> str:
         """'YYYY-MM-DD ' of a day number since 1970-01-01, kept for the next time."""
-        text = date.fromordinal(day + _EPOCH_ORDINAL).isoformat() + " "
+        text = date.fromordinal(day + EPOCH_ORDINAL).isoformat() + " "
         self.days[day - self.first_day] = text
         return text
 
@@ -187,9 +187,6 @@ class WallClock:
             f"else (DAY[(d := (l := {value} + o) // 86400) - FIRST_DAY] or day_text(d)) "
             f"+ HOUR_MINUTE[(s := l % 86400) // 60] + SECOND[s % 60])"
         )
-
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 @lru_cache(maxsize=1)

@@ -51,10 +51,7 @@ def _column(field: Field) -> sa.Column[object]:
 def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Column[object]]) -> sa.Table:
     columns: list[sa.Column[object]] = [sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True)]
     columns += [_column(f) for f in resource.stored_fields if f.name != "id"]
-    if resource.search_fields:
-        columns.append(sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
-    if resource.has_public_search:
-        columns.append(sa.Column("search_public", sa.Text(), nullable=False, server_default=""))
+    columns += [sa.Column(name, sa.Text(), nullable=False, server_default="") for name in resource.search_columns]
     columns += extra
     table = sa.Table(resource.table, metadata, *columns)
     if resource.tenancy == "group":
@@ -196,11 +193,12 @@ def dialect_extras(dialect: str) -> list[str]:
 
 def sqlite_derived_ddl() -> list[str]:
     """SQLite's full-text tables and range counts (db/derived.py), for the declared tables."""
-    from openrdv.db.derived import sqlite_ddl
+    from openrdv.db.derived import range_counts_ddl, sqlite_ddl
     from openrdv.resources.registry import RESOURCES
 
-    statements: list[str] = []
-    for resource in sorted(RESOURCES.values(), key=lambda r: r.table):
-        if resource.owns_table and (resource.fulltext or resource.counted):
+    tables = sorted((r for r in RESOURCES.values() if r.owns_table), key=lambda r: r.table)
+    statements = [range_counts_ddl()] if any(r.counted for r in tables) else []
+    for resource in tables:
+        if resource.fulltext or resource.counted:
             statements += sqlite_ddl(resource.table, resource.fulltext, resource.counted)
-    return list(dict.fromkeys(statements))  # the range_counts table once
+    return statements

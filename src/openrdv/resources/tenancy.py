@@ -8,6 +8,7 @@ from typing import Any
 
 from openrdv.db.engine import Conn
 from openrdv.errors import NotFound
+from openrdv.query.conditions import in_list
 from openrdv.resources.context import CallContext, Principal
 from openrdv.resources.declaration import Resource
 
@@ -29,14 +30,6 @@ def guard_group(conn: Conn, principal: Principal | None, group_id: int) -> str:
     return str(name)
 
 
-def _in_list(column: str, ids: tuple[int, ...]) -> tuple[str, list[Any]]:
-    if not ids:
-        return "1 = 0", []
-    if len(ids) == 1:
-        return f"{column} = ?", [ids[0]]
-    return f"{column} IN ({', '.join('?' for _ in ids)})", list(ids)
-
-
 def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list[Any]]:
     """WHERE clauses (on alias `t`) limiting a query to the rows this caller may address."""
     clauses: list[str] = []
@@ -56,18 +49,18 @@ def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list
     elif resource.tenancy == "groups":
         if ctx.is_pro:
             assert principal is not None
-            add(*_in_list("t.id", principal.group_ids))
+            add(*in_list("t.id", principal.group_ids))
     elif resource.tenancy == "members":
         if ctx.group_id is not None:
             add("t.id IN (SELECT pro_id FROM pro_groups WHERE group_id = ?)", [ctx.group_id])
         else:
             ids = principal.group_ids if principal else ()
-            sql, values = _in_list("group_id", ids)
+            sql, values = in_list("group_id", ids)
             add(f"t.id IN (SELECT pro_id FROM pro_groups WHERE {sql})", values)
     elif ctx.group_id is not None:
         add('t."group_id" = ?', [ctx.group_id])
     else:
-        add(*_in_list('t."group_id"', principal.group_ids if principal else ()))
+        add(*in_list('t."group_id"', principal.group_ids if principal else ()))
     base = resource.behaviour.base_scope(ctx)
     if base is not None:
         add(base[0], list(base[1]))
