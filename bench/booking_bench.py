@@ -5,9 +5,9 @@
 
 Data, built afresh on every run (SQLite: bench/data/booking.db, replaced; PostgreSQL: a new group in
 the given database, nothing dropped): `openrdv db upgrade`, then through the API's own handlers
-(`openrdv.services.create`) a group, a pro, an API key, one service of 30 minutes and 50 calendars
+(`openrdv.admin.create`) a group, a pro, an API key, one service of 30 minutes and 50 calendars
 (interval 15, capacity 1) offering it, each with a weekly opening Monday-Sunday 08:00-20:00; then in
-bulk (`openrdv.demo_calendar.bulk_insert`) 2,000 fiches and, on each calendar, 25 events of 15
+bulk (`openrdv.demo.calendar.bulk_insert`) 2,000 fiches and, on each calendar, 25 events of 15
 minutes a day (4 in 5 appointments, 1 in 5 blocks) at random quarter hours, over the 62 days from
 tomorrow, so that every 7- or 31-day window starting in the first 31 days has ~25 a calendar a day.
 
@@ -63,14 +63,14 @@ from calendar_bench import (
 )
 from common import BENCH, BIN, Server, free_port, log
 
-from openrdv import services
+from openrdv import admin
+from openrdv.agenda.zones import Zone, zone
 from openrdv.auth.apikeys import create_apikey
 from openrdv.db.engine import Database, dialect_of
-from openrdv.demo_calendar import bulk_insert
-from openrdv.resources.registry import RESOURCES
+from openrdv.demo.calendar import bulk_insert
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
 from openrdv.web.pipeline import ApiRequest
-from openrdv.zones import Zone, zone
 
 RESULTS = BENCH / "results" / "booking_bench.json"
 DEFAULT_DB = BENCH / "data" / "booking.db"
@@ -131,7 +131,7 @@ def build_shop(url: str) -> Shop:
     rnd = random.Random(SEED)
     stamp = secrets.token_hex(4)
     try:
-        group = services.create(
+        group = admin.create(
             db,
             settings,
             "groups",
@@ -140,7 +140,7 @@ def build_shop(url: str) -> Shop:
         gid = int(group["id"])
 
         def make(collection: str, fields: dict[str, Any]) -> dict[str, Any]:
-            return services.create(db, settings, collection, fields, group_id=gid)
+            return admin.create(db, settings, collection, fields, group_id=gid)
 
         password = secrets.token_urlsafe(12)
         email = f"bench-{stamp}@openrdv.test"

@@ -70,11 +70,11 @@ from common import (
     wait_quiet,
 )
 
+from openrdv.agenda.zones import zone
 from openrdv.db.engine import Database, dialect_of, sqlite_path
 from openrdv.query.search import normalize
 from openrdv.settings import Settings
 from openrdv.web.pipeline import Api, ApiRequest, ApiResponse
-from openrdv.zones import zone
 
 ROWS = 1_000_000
 RESULTS = BENCH / "results" / "calendar_bench.json"

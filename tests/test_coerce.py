@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrdv.coerce import (
+from openrdv.agenda.zones import zone
+from openrdv.errors import ValidationFailed
+from openrdv.model.coerce import (
     MAX_INT,
     to_bool,
     to_datetime,
@@ -22,8 +24,6 @@ from openrdv.coerce import (
     to_optional_id,
     to_str,
 )
-from openrdv.errors import ValidationFailed
-from openrdv.zones import zone
 
 PARIS = zone("Europe/Paris")
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrdv.zones import IsoDateTime, WallTimeError, Zone, is_valid_zone, zone
+from openrdv.agenda.zones import IsoDateTime, WallTimeError, Zone, is_valid_zone, zone
 
 ZONES = ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 LO = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp())

@@ -86,7 +86,7 @@ def serve(
     if revision is None:
         _fail("the database has no schema yet (or cannot be opened): run `openrdv db upgrade` first")
     from openrdv.logs import configure_logging
-    from openrdv.server import run
+    from openrdv.web.server import run
 
     configure_logging(settings.log_level)
     typer.echo(
@@ -99,7 +99,7 @@ def serve(
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Create or migrate the schema (Alembic) to the newest revision."""
     settings = _settings(database_url)
-    from openrdv.db.migrate import current_revision, upgrade
+    from openrdv.migrations import current_revision, upgrade
 
     upgrade(settings.database_url)
     typer.echo(f"database at revision {current_revision(settings.database_url)}", err=True)
@@ -176,7 +176,7 @@ def group_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a group (a business)."""
-    from openrdv import services
+    from openrdv import admin
     from openrdv.resources.groups import slugify
 
     settings = _settings(database_url)
@@ -189,7 +189,7 @@ def group_create(
                 n += 1
                 slug = f"{base}-{n}"
     try:
-        group = services.create(db, settings, "groups", {"name": name, "timezone": timezone, "urlname": slug})
+        group = admin.create(db, settings, "groups", {"name": name, "timezone": timezone, "urlname": slug})
     except ApiError as exc:
         _fail(_api_error_text(exc))
     _emit(group, as_json, f"group {group['id']}: {group['name']} ({group['timezone']}, /{group['urlname']})")
@@ -207,12 +207,12 @@ def pro_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a pro in a group, with a password."""
-    from openrdv import services
+    from openrdv import admin
 
     settings = _settings(database_url)
     db = _database(settings)
     try:
-        pro = services.create(
+        pro = admin.create(
             db,
             settings,
             "pros",
@@ -224,7 +224,7 @@ def pro_create(
     except ApiError as exc:
         _fail(_api_error_text(exc))
     for other in also or []:
-        services.add_pro_to_group(db, pro["id"], other)
+        admin.add_pro_to_group(db, pro["id"], other)
         pro["group_ids"] = sorted({*pro["group_ids"], other})
     _emit(pro, as_json, f"pro {pro['id']}: {pro['email']} in group(s) {', '.join(map(str, pro['group_ids']))}")
 

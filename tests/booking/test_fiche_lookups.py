@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openrdv.booking.service import FICHE_BY_EMAIL, FICHE_OF_ACCOUNT
 from openrdv.db.engine import Database
-from openrdv.db.migrate import upgrade
+from openrdv.migrations import upgrade
 
 
 def _plan(db: Database, sql: str, params: tuple[object, ...]) -> list[str]:

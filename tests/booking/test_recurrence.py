@@ -13,8 +13,8 @@ from dateutil.rrule import rrulestr  # type: ignore[import-untyped,unused-ignore
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from openrdv.booking.recurrence import expand_occurrences, parse_exdates, validate_rrule
-from openrdv.booking.slots import CalendarSchedule, compute_slots
+from openrdv.agenda.recurrence import expand_occurrences, parse_exdates, validate_rrule
+from openrdv.agenda.slots import CalendarSchedule, compute_slots
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

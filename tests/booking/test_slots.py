@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrdv.booking.slots import CalendarSchedule, Slot, compute_slots, free_places
+from openrdv.agenda.slots import CalendarSchedule, Slot, compute_slots, free_places
 
 MINUTE = 60
 HOUR = 3600

@@ -14,24 +14,24 @@ from typing import Any
 
 import pytest
 
-from openrdv import demo_calendar, services
+from openrdv import admin
+from openrdv.agenda.zones import zone
+from openrdv.crud.bulk import insert_sql, sql_literal
 from openrdv.db.engine import Conn, Database
-from openrdv.db.migrate import upgrade
+from openrdv.demo import calendar as demo_calendar
 from openrdv.demo import load_demo
-from openrdv.demo_calendar import (
+from openrdv.demo.calendar import (
     BATCH,
     FichePlan,
     RowPlan,
     VeventPlan,
     generated_batches,
-    insert_sql,
-    sql_literal,
 )
+from openrdv.migrations import upgrade
+from openrdv.model.declaration import default_value
 from openrdv.query.search import search_document
-from openrdv.resources.handlers import default_value
-from openrdv.resources.registry import RESOURCES
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
-from openrdv.zones import zone
 
 from .engines import ENGINE, fresh_database_url
 
@@ -121,7 +121,7 @@ def _assert_twins(db: Database, settings: Settings, bulk_rows: list[tuple[str, d
         else:
             body = {n: bulk_row[n] for n in ("calendar_id", "fiche_id", "intervention_id", "text", "taker", "from_web")}
             body.update(start=TZ.format(bulk_row["start"]), end=TZ.format(bulk_row["end"]))
-        made = services.create(db, settings, collection, body, group_id=bulk_row["group_id"])
+        made = admin.create(db, settings, collection, body, group_id=bulk_row["group_id"])
         with db.connect() as conn:
             (api_row,) = _rows(conn, RESOURCES[collection].table, "WHERE id = ?", (made["id"],))
             bulk_types = _sqlite_types(conn, collection, bulk_row["id"])
@@ -164,10 +164,10 @@ def test_rows_given_as_dicts_are_stored_as_the_api_stores_them(
     db = Database(url)
     settings = Settings(database_url=url)
     try:
-        group = services.create(db, settings, "groups", {"name": "Cabinet", "timezone": "Europe/Paris"})
+        group = admin.create(db, settings, "groups", {"name": "Cabinet", "timezone": "Europe/Paris"})
         gid = group["id"]
-        service = services.create(db, settings, "interventions", {"name": "Soin", "length": 15}, group_id=gid)
-        calendar = services.create(
+        service = admin.create(db, settings, "interventions", {"name": "Soin", "length": 15}, group_id=gid)
+        calendar = admin.create(
             db, settings, "calendars", {"name": "Salle", "intervention_ids": [service["id"]]}, group_id=gid
         )
         fiches = [

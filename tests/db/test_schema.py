@@ -7,10 +7,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from openrdv.crud.handlers import table_columns
 from openrdv.db.engine import sqlalchemy_url
-from openrdv.db.migrate import current_revision, upgrade
-from openrdv.resources.handlers import table_columns
-from openrdv.resources.registry import RESOURCES
+from openrdv.migrations import current_revision, upgrade
+from openrdv.registry import RESOURCES
 
 from .engines import fresh_database_url
 

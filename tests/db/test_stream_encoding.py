@@ -19,16 +19,16 @@ from typing import Any
 import orjson
 import pytest
 
+from openrdv.agenda.zones import zone
+from openrdv.crud.handlers import insert_values
+from openrdv.crud.records import shape_for, stream_shape_for
 from openrdv.db.engine import Conn, Database
-from openrdv.db.migrate import upgrade
+from openrdv.migrations import upgrade
+from openrdv.model.declaration import Behaviour, Field, Kind, Resource, default_value
 from openrdv.resources.catalogue import CALENDARS
-from openrdv.resources.declaration import Behaviour, Field, Kind, Resource
 from openrdv.resources.fiches import FICHES
 from openrdv.resources.groups import GROUPS
-from openrdv.resources.handlers import default_value, insert_values
-from openrdv.resources.records import shape_for, stream_shape_for
 from openrdv.resources.vevents import VEVENTS
-from openrdv.zones import zone
 
 from .engines import fresh_database_url
 

@@ -179,9 +179,9 @@ def account_login(server: RunningServer, email: str, password: str) -> str:
 # -- tenants ---------------------------------------------------------------------------------------------
 def fresh_tenant(server: RunningServer, timezone: str = "Europe/Paris") -> Tenant:
     """A new group and a new pro in it, made by the operator code the `openrdv group create` / `pro create`
-    commands run (openrdv.services), in this process: ``server.new_tenant()`` does the same through two
+    commands run (openrdv.admin), in this process: ``server.new_tenant()`` does the same through two
     command runs, which costs a second or more each and the booking tests need dozens of groups."""
-    from openrdv import services
+    from openrdv import admin
     from openrdv.db.engine import Database
     from openrdv.settings import Settings
 
@@ -191,10 +191,10 @@ def fresh_tenant(server: RunningServer, timezone: str = "Europe/Paris") -> Tenan
     email = f"{tag}@e2e.example.org"
     password = "pw-" + secrets.token_hex(8)
     try:
-        group = services.create(
+        group = admin.create(
             database, settings, "groups", {"name": f"E2E {tag}", "timezone": timezone, "urlname": tag.lower()}
         )
-        pro = services.create(
+        pro = admin.create(
             database,
             settings,
             "pros",

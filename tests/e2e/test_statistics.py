@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from openrdv.db.migrate import upgrade
+from openrdv.migrations import upgrade
 
 from .conftest import basic_header, launch, seed, stop
 

@@ -70,7 +70,7 @@ def world(server: RunningServer) -> Iterator[World]:
 
 
 def _wall(api: Api, epoch: int) -> str:
-    from openrdv.zones import zone
+    from openrdv.agenda.zones import zone
 
     return zone(ZONE).format(epoch)
 

@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrdv import services
+from openrdv import admin
+from openrdv.agenda.zones import zone
 from openrdv.db.engine import Database
-from openrdv.db.migrate import upgrade
 from openrdv.errors import ValidationFailed
+from openrdv.migrations import upgrade
+from openrdv.model.declaration import Resource
 from openrdv.query.collection import (
     DEEP_OFFSET,
     DEFAULT_PAGE,
@@ -23,10 +25,8 @@ from openrdv.query.collection import (
     parse_collection,
 )
 from openrdv.query.search import MAX_SEARCH_LENGTH
-from openrdv.resources.declaration import Resource
-from openrdv.resources.registry import RESOURCES
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
-from openrdv.zones import zone
 
 # the schema module (not under test here) still calls SQLAlchemy's deprecated Column.copy()
 
@@ -66,7 +66,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
             name, city, zipcode = SEARCH_ROWS[i]
         else:
             name, city, zipcode = POOL_NAMES[i % 5], POOL_CITIES[i % 4], str(10000 + i % 3)
-        record = services.create(
+        record = admin.create(
             database, cfg, "groups",
             {"name": name, "city": city, "zipcode": zipcode, "mailreminder": [0, 15, 30][i % 3],
              "sendmail": i % 2 == 0, "inactive": "1" if i % 5 == 0 else "0", "urlname": f"g-{i}"},
@@ -78,7 +78,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
             conn.execute("UPDATE groups SET created_at = ? WHERE id = ?", (created, i + 1))
     for last, first, email in [("Martin", "Léa", "lea@example.fr"), ("Durand", "Paul", "paul@example.fr"),
                                ("martin", "Zoé", "zoe@example.org")]:
-        services.create(database, cfg, "pros", {"lastname": last, "firstname": first, "email": email,
+        admin.create(database, cfg, "pros", {"lastname": last, "firstname": first, "email": email,
                                                 "password": "secret123"}, group_id=1)
     yield database
     database.close()
@@ -324,7 +324,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = create_db(tmp_path_factory.mktemp("big") / "t.db")
     cfg = Settings()
     for i in range(DEEP_OFFSET + 30):
-        services.create(database, cfg, "groups", {"name": f"g{i % 17:02d}", "mailreminder": i % 4})
+        admin.create(database, cfg, "groups", {"name": f"g{i % 17:02d}", "mailreminder": i % 4})
     yield database
     database.close()
 
@@ -416,11 +416,11 @@ def test_search_on_pros(db: Database) -> None:
 def test_search_with_the_fulltext_index(tmp_path: Any) -> None:
     database = create_db(tmp_path / "fts.db")
     cfg = Settings()
-    group = services.create(database, cfg, "groups", {"name": "G"})["id"]
+    group = admin.create(database, cfg, "groups", {"name": "G"})["id"]
     people = [("Éloïse", "Cabinet", "e@x.fr"), ("Dupont", "Jean", "jd@x.fr"), ("Garage_Central", "", ""),
               ("Garage Central", "", ""), ("ab", "cd", "")]
     for last, first, email in people:
-        services.create(database, cfg, "fiches", {"lastname": last, "firstname": first, "email": email},
+        admin.create(database, cfg, "fiches", {"lastname": last, "firstname": first, "email": email},
                         group_id=group)
     try:
         cases = [("eloise cab", [1]), ("ELOÏSE", [1]), ("dupont je", [2]), ("garage_central", [3]),

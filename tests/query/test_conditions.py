@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrdv import services
+from openrdv import admin
+from openrdv.agenda.zones import zone
 from openrdv.db.engine import Database
-from openrdv.db.migrate import upgrade
 from openrdv.errors import ValidationFailed
+from openrdv.migrations import upgrade
 from openrdv.query.conditions import (
     MAX_CONDITIONS,
     MAX_IN_ITEMS,
@@ -21,9 +22,8 @@ from openrdv.query.conditions import (
     condition_sql,
     parse_conditions,
 )
-from openrdv.resources.registry import RESOURCES
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
-from openrdv.zones import zone
 
 # the schema module (not under test here) still calls SQLAlchemy's deprecated Column.copy()
 
@@ -61,7 +61,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Data]:
     cfg = Settings()
     group_ids = []
     for name, city, zipcode, reminder, sendmail, _ in GROUP_ROWS:
-        record = services.create(
+        record = admin.create(
             db, cfg, "groups",
             {"name": name, "city": city, "zipcode": zipcode, "mailreminder": str(reminder),
              "sendmail": "1" if sendmail else "0"},
@@ -75,7 +75,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Data]:
     pro_ids = []
     for last, first, email in [("Martin", "Léa", "lea@example.fr"), ("Durand", "Paul", "paul@example.fr"),
                                ("martin", "Zoé", "zoe@example.org")]:
-        pro = services.create(db, cfg, "pros", {"lastname": last, "firstname": first, "email": email,
+        pro = admin.create(db, cfg, "pros", {"lastname": last, "firstname": first, "email": email,
                                                 "password": "secret123"}, group_id=1)
         pro_ids.append(pro["id"])
     with db.connect() as conn:

@@ -11,16 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openrdv import services
+from openrdv import admin
+from openrdv.agenda.zones import zone
 from openrdv.db.derived import BUCKET_BITS, GROUP_SHIFT, rebuild_derived
 from openrdv.db.engine import Conn, Database
-from openrdv.db.migrate import upgrade
+from openrdv.migrations import upgrade
 from openrdv.query.collection import build_list_sql, parse_collection
 from openrdv.query.conditions import Condition, condition_sql
 from openrdv.query.totals import matching_page_ids_sql, matching_total_sql, range_total_sql
-from openrdv.resources.registry import RESOURCES
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
-from openrdv.zones import zone
 
 FICHES = RESOURCES["fiches"]
 VEVENTS = RESOURCES["vevents"]
@@ -39,7 +39,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     upgrade(url)
     database = Database(url)
     for name in ("G1", "G2", "G3"):
-        services.create(database, Settings(), "groups", {"name": name})
+        admin.create(database, Settings(), "groups", {"name": name})
     yield database
     database.close()
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from openrdv.resources.records import WallClock, steady_offsets, wall_clock
-from openrdv.zones import zone
+from openrdv.agenda.zones import zone
+from openrdv.crud.records import WallClock, steady_offsets, wall_clock
 
 ZONES = [
     "Europe/Paris",

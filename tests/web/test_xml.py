@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openrdv.agenda.zones import zone
 from openrdv.web.xml import (
     XML_DECLARATION,
     XmlBodyError,
@@ -19,7 +20,6 @@ from openrdv.web.xml import (
     record_xml,
     records_xml_chunk,
 )
-from openrdv.zones import zone
 
 TS = 1784104200  # 2026-07-15 08:30:00 UTC
 

@@ -14,7 +14,7 @@ from openrdv.auth.passwords import burn_verification_time, verify_password
 from openrdv.auth.sessions import find_session
 from openrdv.db.engine import Conn
 from openrdv.errors import TooManyRequests, Unauthorized
-from openrdv.resources.context import Principal
+from openrdv.model.context import Principal
 from openrdv.settings import Settings
 
 UserKind = Literal["pro", "account"]

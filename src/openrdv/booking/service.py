@@ -13,18 +13,18 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from openrdv.booking.recurrence import expand_occurrences, parse_exdates
-from openrdv.booking.slots import CalendarSchedule, compute_slots, free_places
-from openrdv.coerce import to_bool, to_id_list, to_int, to_optional_id, to_str
+from openrdv.agenda.recurrence import expand_occurrences, parse_exdates
+from openrdv.agenda.slots import CalendarSchedule, compute_slots, free_places
+from openrdv.agenda.zones import WallTimeError, Zone
+from openrdv.crud import handlers
 from openrdv.db.engine import Conn
+from openrdv.db.sql import quote
 from openrdv.errors import BookingRefused, NotFound, invalid
-from openrdv.query.conditions import quote
-from openrdv.resources import handlers
+from openrdv.model.coerce import to_bool, to_id_list, to_int, to_optional_id, to_str
+from openrdv.model.context import CallContext
 from openrdv.resources.appointments import APPOINTMENTS, VEVENT_INTERVENTIONS
-from openrdv.resources.context import CallContext
 from openrdv.resources.fiches import FICHES
 from openrdv.resources.vevents import AVAILABILITY, VEVENTS
-from openrdv.zones import WallTimeError, Zone
 
 DAY = 86400
 MAX_WINDOW_DAYS = 31

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openrdv.coerce import to_bool, to_id_list, to_int, to_str
+from openrdv.agenda.zones import Zone
+from openrdv.db.sql import quote
 from openrdv.errors import invalid
-from openrdv.query.conditions import Condition, condition_sql, parse_conditions, quote
+from openrdv.model.coerce import to_bool, to_id_list, to_int, to_str
+from openrdv.model.declaration import Field, Kind, Profile, Resource
+from openrdv.query.conditions import Condition, condition_sql, parse_conditions
 from openrdv.query.search import MAX_SEARCH_LENGTH, like_escape, search_words
 from openrdv.query.totals import matching_ids_sql, matching_page_ids_sql, matching_total_sql, range_total_sql
-from openrdv.resources.declaration import Field, Kind, Profile, Resource
-from openrdv.zones import Zone
 
 DEFAULT_PAGE = 25
 # Deeper than this, rows are fetched through an index-only scan of ids first: OFFSET over full rows

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from openrdv.coerce import to_bool, to_float, to_int, to_str
+from openrdv.agenda.zones import WallTimeError, Zone
+from openrdv.db.sql import quote
 from openrdv.errors import ApiError, invalid
-from openrdv.resources.declaration import TEXT_KINDS, Field, Kind, Profile, Resource
-from openrdv.zones import WallTimeError, Zone
+from openrdv.model.coerce import to_bool, to_float, to_int, to_str
+from openrdv.model.declaration import TEXT_KINDS, Field, Kind, Profile, Resource
 
 MAX_CONDITIONS = 20
 MAX_IN_ITEMS = 1000
@@ -38,19 +38,6 @@ class Condition:
     field: Field
     op: str  # one of OPERATORS' values
     value: Any  # coerced: scalar, list for IN, None for IS NULL
-
-
-def quote(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
-def in_list(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """`column` is one of `ids`, as SQL with bound parameters (none of them: no row)."""
-    if not ids:
-        return "1 = 0", []
-    if len(ids) == 1:
-        return f"{column} = ?", [ids[0]]
-    return f"{column} IN ({', '.join('?' for _ in ids)})", list(ids)
 
 
 def _ordered_entries(raw: Any) -> list[tuple[str, Any]]:

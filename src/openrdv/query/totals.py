@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from openrdv.db.derived import BUCKET_BITS, GROUP_SHIFT, ID_MASK, NULL_BUCKET, RANGE_COUNTS, fts_table
-from openrdv.query.conditions import Condition, in_list, quote
-from openrdv.resources.declaration import Resource
+from openrdv.db.sql import in_list, quote
+from openrdv.model.declaration import Resource
+from openrdv.query.conditions import Condition
 
 # Above this many groups a search reads the whole index once instead of one rowid range a group.
 MAX_RANGED_GROUPS = 20

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from openrdv.errors import BookingRefused, invalid
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import Field, Kind, Resource, id_field, timestamp_fields
-from openrdv.resources.users import UserBehaviour, password_field
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import Field, Kind, Resource, id_field, timestamp_fields
+from openrdv.resources.users import CREDENTIAL_VERSION, UserBehaviour, password_field
 from openrdv.resources.validation import check_email
 
 
@@ -41,6 +41,7 @@ ACCOUNTS = Resource(
     account_verbs=frozenset({"list", "get", "create", "update"}),
     anonymous_create=True,
     behaviour=AccountBehaviour(),
+    hidden_columns=(CREDENTIAL_VERSION,),
     doc="An online customer. POST needs only an API key.",
     fields=[
         id_field(),

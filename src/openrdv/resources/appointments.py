@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import Behaviour, Field, Kind, Link, ListFilter, Resource, id_field
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import Behaviour, Field, Kind, Link, ListFilter, Resource, id_field
 from openrdv.resources.vevents import VEVENTS
 
 APPOINTMENT_SQL = 't."fiche_id" <> 0 AND t."intervention_id" <> 0'

@@ -9,8 +9,8 @@ import re
 from typing import Any
 
 from openrdv.errors import invalid
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import (
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import (
     READ_VERBS,
     Behaviour,
     Field,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openrdv.resources.declaration import Field, Kind
+from openrdv.model.declaration import Field, Kind
 
 CUSTOM_KINDS: list[tuple[str, int, Kind]] = [
     ("bool", 10, Kind.BOOL),

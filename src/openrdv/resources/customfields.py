@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from openrdv.errors import invalid
-from openrdv.resources.context import CallContext
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import READ_VERBS, Behaviour, Field, Kind, Resource, id_field, timestamp_fields
 from openrdv.resources.custom import CUSTOM_NAMES
-from openrdv.resources.declaration import READ_VERBS, Behaviour, Field, Kind, Resource, id_field, timestamp_fields
 
 # Built-in columns a group may also label (the real API shows `birthdate` as a customfield).
 BUILTIN: dict[str, tuple[str, ...]] = {

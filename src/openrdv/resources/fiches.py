@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from openrdv.errors import invalid
-from openrdv.resources.context import CallContext
-from openrdv.resources.custom import CUSTOM_NAMES, custom_fields
-from openrdv.resources.declaration import (
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import (
     Behaviour,
     Field,
+    HiddenColumn,
     Kind,
     ListFilter,
     Profile,
@@ -18,6 +18,7 @@ from openrdv.resources.declaration import (
     id_field,
     timestamp_fields,
 )
+from openrdv.resources.custom import CUSTOM_NAMES, custom_fields
 from openrdv.resources.validation import check_email
 
 
@@ -78,6 +79,7 @@ FICHES = Resource(
     filters=(ListFilter("externid", many=False, kind=Kind.INT, build=_externid,
                         doc="the fiche with this external id"),),
     behaviour=FicheBehaviour(),
+    hidden_columns=(HiddenColumn("account_id", doc="the online account this customer record belongs to"),),
     # the contact fields a back office sorts and filters on (a sort without an index reads the whole
     # group: 2 s at a million fiches); the custom columns stay unindexed
     indexes=(("group_id", "updated_at", "id"), ("group_id", "lastname", "id"), ("group_id", "externid"),

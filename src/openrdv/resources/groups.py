@@ -6,9 +6,10 @@ import re
 import unicodedata
 from typing import Any
 
+from openrdv.agenda.zones import is_valid_zone
 from openrdv.errors import invalid
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import (
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import (
     Behaviour,
     Field,
     Kind,
@@ -17,7 +18,6 @@ from openrdv.resources.declaration import (
     id_field,
     timestamp_fields,
 )
-from openrdv.zones import is_valid_zone
 
 PUBLIC = "r"  # what accounts (online customers) and anonymous catalogue reads may see
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from openrdv.errors import Forbidden, invalid
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import (
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import (
     Field,
-    Kind,
+        Kind,
     Link,
     Resource,
     id_field,
     timestamp_fields,
 )
-from openrdv.resources.users import UserBehaviour, password_field
+from openrdv.resources.users import CREDENTIAL_VERSION, UserBehaviour, password_field
 from openrdv.resources.validation import check_email
 
 
@@ -54,6 +54,7 @@ PROS = Resource(
     account_verbs=frozenset(),
     search_fields=("lastname", "firstname", "email"),
     behaviour=ProBehaviour(),
+    hidden_columns=(CREDENTIAL_VERSION,),
     doc="A professional user of the Calendar API (agenda back office).",
     fields=[
         id_field(),

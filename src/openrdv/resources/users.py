@@ -7,8 +7,8 @@ from typing import Any
 
 from openrdv.auth.passwords import hash_password
 from openrdv.errors import invalid
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import Behaviour, Field, Kind
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import Behaviour, Field, HiddenColumn, Kind
 
 PASSWORD_MIN = 6
 
@@ -32,6 +32,10 @@ def password_field(pro: str, account: str, default: Any = None) -> Field:
         transform=_password_to_hash,
         doc="plain password (write-only; stored as argon2id of its SHA-1)",
     )
+
+
+# bumped by a password change: the verified-credential caches of every server miss at once
+CREDENTIAL_VERSION = HiddenColumn("credential_version", default=0, doc="bumped by each password change")
 
 
 class UserBehaviour(Behaviour):

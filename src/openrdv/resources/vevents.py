@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrdv.booking.recurrence import parse_exdates, validate_rrule
+from openrdv.agenda.recurrence import parse_exdates, validate_rrule
 from openrdv.errors import invalid
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import Behaviour, Field, Kind, ListFilter, Resource, id_field, timestamp_fields
 from openrdv.resources.catalogue import COLOR_RE
-from openrdv.resources.context import CallContext
 from openrdv.resources.custom import custom_fields
-from openrdv.resources.declaration import Behaviour, Field, Kind, ListFilter, Resource, id_field, timestamp_fields
 
 AVAILABILITY = "VfreebusyEvent"
 EVENT_TYPES = ("Vevent", AVAILABILITY)

@@ -12,10 +12,13 @@ from typing import Any
 
 import orjson
 
+from openrdv import registry
 from openrdv.auth.principal import SESSION_EXPIRED, Authenticator, Caller, Credentials, parse_basic
 from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session, purge_expired
-from openrdv.booking import idempotency
 from openrdv.booking.service import available_time_slots
+from openrdv.crud import handlers
+from openrdv.crud.records import shape_for
+from openrdv.crud.tenancy import guard_group
 from openrdv.db.engine import Conn, Database, DatabaseBusy
 from openrdv.errors import (
     ApiError,
@@ -28,13 +31,11 @@ from openrdv.errors import (
     UnsupportedMediaType,
     invalid,
 )
-from openrdv.resources import handlers
-from openrdv.resources.context import CallContext, Principal
-from openrdv.resources.declaration import Profile, Resource, Verb
-from openrdv.resources.records import shape_for
-from openrdv.resources.registry import RESOURCES
-from openrdv.resources.tenancy import guard_group
+from openrdv.model.context import CallContext, Principal
+from openrdv.model.declaration import Profile, Resource, Verb
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
+from openrdv.web import idempotency
 from openrdv.web.brackets import BracketError, parse_query
 from openrdv.web.formats import MEDIA_TYPES, Format, negotiate, split_suffix
 from openrdv.web.render import render_collection, render_document, render_record, stream_collection
@@ -383,10 +384,7 @@ class Api:
             assert page.records is not None
             return ApiResponse(200, render_collection(page.records, page.envelope, fmt), media)
         if verb == "create":
-            if resource.create_handler is not None:
-                record = resource.create_handler(ctx, body, xml)
-            else:
-                record = handlers.create_record(resource, ctx, body, xml)
+            record = registry.create(resource, ctx, body, xml)
             return ApiResponse(201, render_record(record, fmt, resource.singular), media)
         assert route.record_id is not None
         if verb == "get":

@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from openrdv.zones import IsoDateTime
+from openrdv.agenda.zones import IsoDateTime
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 

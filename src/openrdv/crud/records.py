@@ -17,11 +17,11 @@ from typing import Any
 import msgspec
 import orjson
 
+from openrdv.agenda.zones import EPOCH_ORDINAL, HOURS_MINUTES, SECONDS_TEXT, Zone
+from openrdv.agenda.zones import zone as zone_named
 from openrdv.db.engine import Conn, Dialect, Row
-from openrdv.query.conditions import quote
-from openrdv.resources.declaration import Field, Kind, Profile, Resource
-from openrdv.zones import EPOCH_ORDINAL, HOURS_MINUTES, SECONDS_TEXT, Zone
-from openrdv.zones import zone as zone_named
+from openrdv.db.sql import quote
+from openrdv.model.declaration import Field, Kind, Profile, Resource, default_value
 
 Formatter = Callable[[int], str]
 
@@ -108,9 +108,6 @@ MAX_PACKED = 90
 
 
 def _default_of(field: Field) -> Any:
-    # the value a new row gets (handlers imports this module: import it when a shape is built)
-    from openrdv.resources.handlers import default_value
-
     return default_value(field)
 
 

@@ -50,7 +50,7 @@ class LenientHttpToolsProtocol(HttpToolsProtocol):
 
 def run(host: str, port: int, workers: int, log_level: str = "info") -> None:
     uvicorn.run(
-        "openrdv.app:app_factory",
+        "openrdv.web.app:app_factory",
         factory=True,
         host=host,
         port=port,

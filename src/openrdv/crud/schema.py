@@ -1,16 +1,18 @@
-"""The SQL schema, derived from the declarations (plus the few tables no resource declares).
+"""The SQL schema, derived from the declarations (plus the few tables no resource declares): each
+resource's table with its hidden columns, and the link tables of its `Link` fields.
 
-Used by the Alembic migrations only: the request path never imports SQLAlchemy.
+Used by the Alembic migrations only (they pass the registry's resources): the request path never
+imports SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from openrdv.resources.declaration import Field, Kind, Resource
+from openrdv.db.derived import range_counts_ddl, sqlite_ddl
+from openrdv.model.declaration import Field, HiddenColumn, Kind, Link, Resource
 
 # SQLite needs INTEGER PRIMARY KEY for an auto-increment rowid; PostgreSQL gets BIGSERIAL.
 ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -48,11 +50,17 @@ def _column(field: Field) -> sa.Column[object]:
     raise AssertionError(f"{kind} is not stored in a column")
 
 
-def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Column[object]]) -> sa.Table:
+def _hidden_column(hidden: HiddenColumn) -> sa.Column[object]:
+    if hidden.default is None:
+        return sa.Column(hidden.name, sa.BigInteger(), nullable=True)
+    return sa.Column(hidden.name, sa.BigInteger(), nullable=False, server_default=str(hidden.default))
+
+
+def resource_table(metadata: sa.MetaData, resource: Resource) -> sa.Table:
     columns: list[sa.Column[object]] = [sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True)]
     columns += [_column(f) for f in resource.stored_fields if f.name != "id"]
     columns += [sa.Column(name, sa.Text(), nullable=False, server_default="") for name in resource.search_columns]
-    columns += extra
+    columns += [_hidden_column(hidden) for hidden in resource.hidden_columns]
     table = sa.Table(resource.table, metadata, *columns)
     if resource.tenancy == "group":
         sa.Index(f"ix_{resource.table}_group_id_id", table.c.group_id, table.c.id)
@@ -64,53 +72,48 @@ def resource_table(metadata: sa.MetaData, resource: Resource, extra: list[sa.Col
     return table
 
 
-# Columns a table holds beyond its declared fields (not readable or writable through the API).
-def _credential_version() -> sa.Column[object]:
-    # bumped by a password change: the verified-credential caches of every server miss at once
-    return sa.Column("credential_version", sa.BigInteger(), nullable=False, server_default="0")
+def declared_links(resources: Iterable[Resource]) -> dict[str, list[tuple[Resource, Link]]]:
+    """Every link table, with the (resource, link) pairs that declare it, in declaration order."""
+    links: dict[str, list[tuple[Resource, Link]]] = {}
+    for resource in resources:
+        for field in resource.fields:
+            if field.link is not None:
+                links.setdefault(field.link.table, []).append((resource, field.link))
+    return links
 
 
-EXTRA_COLUMNS: dict[str, Callable[[], list[sa.Column[object]]]] = {
-    "pros": lambda: [_credential_version()],
-    "fiches": lambda: [sa.Column("account_id", sa.BigInteger(), nullable=True)],
-    "accounts": lambda: [_credential_version()],
-}
+def link_table(metadata: sa.MetaData, declarations: list[tuple[Resource, Link]]) -> sa.Table:
+    """A link table: its first declaration's two columns, each referencing its table, make the primary
+    key (which serves lookups by the first); declared from the other side too, it gets an index for
+    lookups by the second."""
+    resource, link = declarations[0]
+    table = sa.Table(
+        link.table,
+        metadata,
+        sa.Column(link.own_column, sa.BigInteger(), sa.ForeignKey(f"{resource.table}.id"), primary_key=True),
+        sa.Column(link.other_column, sa.BigInteger(), sa.ForeignKey(f"{link.other_table}.id"), primary_key=True),
+    )
+    if any(other.own_column == link.other_column for _, other in declarations[1:]):
+        other_column = link.other_column.removesuffix("_id")
+        sa.Index(f"ix_{link.table}_{other_column}", table.c[link.other_column])
+    return table
 
 
-def build_metadata() -> sa.MetaData:
-    from openrdv.resources.registry import RESOURCES
-
+def build_metadata(resources: Iterable[Resource]) -> sa.MetaData:
+    """The whole schema of these declarations (the registry's)."""
+    declared = list(resources)
     metadata = sa.MetaData()
     # groups first: every tenant table references it
-    ordered = sorted(RESOURCES.values(), key=lambda r: r.tenancy != "groups")
-    for resource in ordered:
-        if not resource.owns_table:
-            continue
-        resource_table(metadata, resource, EXTRA_COLUMNS.get(resource.table, list)())
+    for resource in sorted(declared, key=lambda r: r.tenancy != "groups"):
+        if resource.owns_table:
+            resource_table(metadata, resource)
+    for declarations in declared_links(declared).values():
+        link_table(metadata, declarations)
     pros = metadata.tables["pros"]
     sa.Index("ux_pros_email", sa.func.lower(pros.c.email), unique=True)
 
-    sa.Table(
-        "calendar_interventions",
-        metadata,
-        sa.Column("calendar_id", sa.BigInteger(), sa.ForeignKey("calendars.id"), primary_key=True),
-        sa.Column("intervention_id", sa.BigInteger(), sa.ForeignKey("interventions.id"), primary_key=True),
-    )
-    sa.Index("ix_calendar_interventions_intervention", metadata.tables["calendar_interventions"].c.intervention_id)
-    sa.Table(
-        "pro_groups",
-        metadata,
-        sa.Column("pro_id", sa.BigInteger(), sa.ForeignKey("pros.id"), primary_key=True),
-        sa.Column("group_id", sa.BigInteger(), sa.ForeignKey("groups.id"), primary_key=True),
-    )
     accounts = metadata.tables["accounts"]
     sa.Index("ux_accounts_email", sa.func.lower(accounts.c.email), unique=True)
-    sa.Table(
-        "vevent_interventions",
-        metadata,
-        sa.Column("vevent_id", sa.BigInteger(), sa.ForeignKey("vevents.id"), primary_key=True),
-        sa.Column("intervention_id", sa.BigInteger(), sa.ForeignKey("interventions.id"), primary_key=True),
-    )
     vevents = metadata.tables["vevents"]
     # availability reads a calendar's events overlapping a window (end > window start: the future of a
     # calendar is short however long its history) plus its recurring events, whatever their start
@@ -165,14 +168,8 @@ def build_metadata() -> sa.MetaData:
     return metadata
 
 
-@lru_cache(maxsize=1)
-def metadata() -> sa.MetaData:
-    return build_metadata()
-
-
-def dialect_extras(dialect: str) -> list[str]:
+def dialect_extras(resources: Iterable[Resource], dialect: str) -> list[str]:
     """DDL that SQLAlchemy's portable schema cannot say: PostgreSQL's trigram indexes behind `search`."""
-    from openrdv.resources.registry import RESOURCES
 
     # (SQLite's full-text tables and range counts come with revision 0002: db/derived.py)
     statements: list[str] = []
@@ -181,7 +178,7 @@ def dialect_extras(dialect: str) -> list[str]:
             "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; "
             "EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'pg_trgm is not available: search will scan'; END $$"
         )
-        searchable = sorted({r.table for r in RESOURCES.values() if r.search_fields and r.owns_table})
+        searchable = sorted({r.table for r in resources if r.search_fields and r.owns_table})
         for table in searchable:
             statements.append(
                 "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN "
@@ -191,12 +188,9 @@ def dialect_extras(dialect: str) -> list[str]:
     return statements
 
 
-def sqlite_derived_ddl() -> list[str]:
+def sqlite_derived_ddl(resources: Iterable[Resource]) -> list[str]:
     """SQLite's full-text tables and range counts (db/derived.py), for the declared tables."""
-    from openrdv.db.derived import range_counts_ddl, sqlite_ddl
-    from openrdv.resources.registry import RESOURCES
-
-    tables = sorted((r for r in RESOURCES.values() if r.owns_table), key=lambda r: r.table)
+    tables = sorted((r for r in resources if r.owns_table), key=lambda r: r.table)
     statements = [range_counts_ddl()] if any(r.counted for r in tables) else []
     for resource in tables:
         if resource.fulltext or resource.counted:

@@ -12,10 +12,10 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from openrdv.crud.schema import build_metadata, sqlite_derived_ddl
 from openrdv.db.derived import drop_sqlite_derived, rebuild_derived
 from openrdv.db.engine import Conn
-from openrdv.resources.registry import RESOURCES
-from openrdv.resources.schema import build_metadata, sqlite_derived_ddl
+from openrdv.registry import RESOURCES
 
 revision = "0002"
 down_revision = "0001"
@@ -30,7 +30,7 @@ def upgrade() -> None:
     else:
         names = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
     existing = {row[0] for row in bind.execute(sa.text(names))}
-    for declared in build_metadata().sorted_tables:
+    for declared in build_metadata(RESOURCES.values()).sorted_tables:
         for index in declared.indexes:
             if index.name not in existing:
                 index.create(bind)
@@ -40,7 +40,7 @@ def upgrade() -> None:
     tables = sorted({r.table for r in RESOURCES.values() if r.owns_table and (r.fulltext or r.counted)})
     for table in tables:
         drop_sqlite_derived(conn, table)
-    for statement in sqlite_derived_ddl():
+    for statement in sqlite_derived_ddl(RESOURCES.values()):
         op.execute(statement)
     for table in tables:
         rebuild_derived(conn, table)

@@ -78,11 +78,11 @@ class OpenRdvApp:
         gc.set_threshold(100_000, 50, 100)
         self.db = Database(self.settings.database_url, pool_size=self.settings.db_threads)
         self.api = Api(self.settings, self.db)
-        from openrdv.openapi import openapi_bytes
+        from openrdv.web.openapi import openapi_bytes
 
         self.api.openapi_document = openapi_bytes
         self.pool = ThreadPoolExecutor(max_workers=self.settings.db_threads, thread_name_prefix="openrdv-db")
-        from openrdv.pages import booking_pages
+        from openrdv.web.pages import booking_pages
 
         self.pages = booking_pages(self.settings)
 
@@ -254,7 +254,7 @@ def create_app(settings: Settings | None = None) -> OpenRdvApp:
 
 
 def app_factory() -> OpenRdvApp:
-    """Entry point for ASGI servers (`granian --factory openrdv.app:app_factory`)."""
+    """Entry point for ASGI servers (`granian --factory openrdv.web.app:app_factory`)."""
     return create_app()
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from openrdv import __version__
-from openrdv.resources.declaration import Field, Kind, Profile, Resource
-from openrdv.resources.registry import RESOURCES
+from openrdv.model.declaration import Field, Kind, Profile, Resource
+from openrdv.registry import RESOURCES
 
 _TYPES: dict[Kind, dict[str, Any]] = {
     Kind.INT: {"type": ["integer", "null"]},

@@ -9,7 +9,7 @@ from alembic.config import Config
 
 from openrdv.db.engine import sqlalchemy_url, sqlite_path
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).with_name("alembic")
 
 
 def alembic_config(database_url: str) -> Config:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from openrdv.db.engine import Conn
+from openrdv.db.sql import in_list
 from openrdv.errors import NotFound
-from openrdv.query.conditions import in_list
-from openrdv.resources.context import CallContext, Principal
-from openrdv.resources.declaration import Resource
+from openrdv.model.context import CallContext, Principal
+from openrdv.model.declaration import Resource
 
 
 def guard_group(conn: Conn, principal: Principal | None, group_id: int) -> str:

@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from openrdv import services
+from openrdv import admin
 from openrdv.auth.apikeys import create_apikey
 from openrdv.db.engine import Database
 from openrdv.settings import Settings
@@ -35,7 +35,7 @@ def load_demo(
     if existing is not None:
         return {"already": True, "group_id": existing}
     rnd = random.Random(42)
-    group = services.create(
+    group = admin.create(
         db,
         settings,
         "groups",
@@ -54,14 +54,14 @@ def load_demo(
     )
     group_ids = [group["id"]]
     for n in range(2, groups + 1):
-        extra = services.create(
+        extra = admin.create(
             db,
             settings,
             "groups",
             {"name": f"Cabinet {n}", "timezone": "Europe/Paris", "urlname": f"{DEMO_URLNAME}-{n}"},
         )
         group_ids.append(extra["id"])
-    pro = services.create(
+    pro = admin.create(
         db,
         settings,
         "pros",
@@ -74,10 +74,10 @@ def load_demo(
         group_id=group["id"],
     )
     for other in group_ids[1:]:
-        services.add_pro_to_group(db, pro["id"], other)
+        admin.add_pro_to_group(db, pro["id"], other)
     with db.connect() as conn:
         key, secret = create_apikey(conn, "demo", settings.environment)
-    from openrdv.demo_calendar import load_calendar_demo
+    from openrdv.demo.calendar import load_calendar_demo
 
     counts = load_calendar_demo(db, settings, group_ids, fiches=fiches, vevents=vevents, rnd=rnd, progress=progress)
     with db.connect() as conn:

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from openrdv.agenda.zones import Zone, zone
 from openrdv.db.engine import Conn, Database
-from openrdv.resources.declaration import Profile
 from openrdv.settings import Settings
-from openrdv.zones import Zone, zone
 
 DEFAULT_ZONE = "Europe/Paris"
+
+Profile = Literal["pro", "account"]  # what the caller may read and write: a pro's or an account's
 
 
 Memberships = Callable[[int | None], list[tuple[int, str]]]

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
+from openrdv.agenda.zones import WallTimeError, Zone
 from openrdv.errors import invalid
-from openrdv.zones import WallTimeError, Zone
 
 _TRUE = {"1", "true", "yes", "on", "t", "y"}
 _FALSE = {"0", "false", "no", "off", "f", "n", ""}

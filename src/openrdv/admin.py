@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from openrdv import registry
 from openrdv.db.engine import Conn, Database
-from openrdv.resources import handlers
-from openrdv.resources.context import CallContext
-from openrdv.resources.registry import RESOURCES
+from openrdv.model.context import CallContext
+from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
 
 
@@ -30,7 +30,7 @@ def create(
     resource = RESOURCES[collection]
     with db.connect() as conn:
         ctx = operator_context(db, conn, settings, group_id)
-        return handlers.create_record(resource, ctx, {resource.singular: fields})
+        return registry.create(resource, ctx, {resource.singular: fields})
 
 
 def add_pro_to_group(db: Database, pro_id: int, group_id: int) -> None:

@@ -9,7 +9,8 @@ Revises:
 
 from alembic import op
 
-from openrdv.resources.schema import build_metadata, dialect_extras
+from openrdv.crud.schema import build_metadata, dialect_extras
+from openrdv.registry import RESOURCES
 
 revision = "0001"
 down_revision = None
@@ -19,10 +20,10 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
-    build_metadata().create_all(bind)
-    for statement in dialect_extras(bind.dialect.name):
+    build_metadata(RESOURCES.values()).create_all(bind)
+    for statement in dialect_extras(RESOURCES.values(), bind.dialect.name):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    build_metadata().drop_all(op.get_bind())
+    build_metadata(RESOURCES.values()).drop_all(op.get_bind())

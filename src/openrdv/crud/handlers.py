@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from openrdv.coerce import (
+from openrdv.agenda.zones import Zone
+from openrdv.crud.records import RecordShape, StreamedJsonShape, shape_for, stream_shape_for
+from openrdv.crud.tenancy import scope_clauses, scope_groups
+from openrdv.db.engine import Conn, Row
+from openrdv.db.sql import quote
+from openrdv.errors import NotFound, ValidationFailed, invalid
+from openrdv.model.coerce import (
     to_bool,
     to_datetime,
     to_float,
@@ -18,16 +24,10 @@ from openrdv.coerce import (
     to_optional_id,
     to_str,
 )
-from openrdv.db.engine import Conn, Row
-from openrdv.errors import NotFound, ValidationFailed, invalid
+from openrdv.model.context import CallContext
+from openrdv.model.declaration import Field, Kind, Resource, default_value
 from openrdv.query.collection import CollectionRequest, build_list_sql, filter_value, parse_collection
-from openrdv.query.conditions import quote
 from openrdv.query.search import search_document
-from openrdv.resources.context import CallContext
-from openrdv.resources.declaration import EXTRA_COLUMN_NAMES, Field, Kind, Resource
-from openrdv.resources.records import RecordShape, StreamedJsonShape, shape_for, stream_shape_for
-from openrdv.resources.tenancy import scope_clauses, scope_groups
-from openrdv.zones import Zone
 
 TEXT_MAX = 65535
 STREAM_CHUNK = 2000
@@ -52,7 +52,7 @@ class Formatters:
         """The zone of the rows with this key (their group_id, or the groups table's timezone)."""
         if self.by_group:
             return self.ctx.zone_for(key)
-        from openrdv.zones import zone as zone_named
+        from openrdv.agenda.zones import zone as zone_named
 
         return zone_named(key or "Europe/Paris")
 
@@ -299,18 +299,6 @@ def coerce_input(resource: Resource, ctx: CallContext, obj: dict[str, Any], zone
     return values
 
 
-def default_value(field: Field) -> Any:
-    if field.default is not None:
-        return field.default() if callable(field.default) else field.default
-    if field.kind in (Kind.STR, Kind.TEXT, Kind.JSON):
-        return ""
-    if field.kind is Kind.BOOL:
-        return False
-    if field.kind is Kind.REF and field.zero_when_null:
-        return 0
-    return None
-
-
 def check_required(resource: Resource, values: dict[str, Any]) -> None:
     errors = {
         f.name: ["can't be blank"]
@@ -405,7 +393,7 @@ def table_columns(resource: Resource) -> frozenset[str]:
     """Every column of the resource's table, from the declaration (SQLAlchemy stays out of the
     request path: importing it costs a worker ~20 MB)."""
     names = {"id", *(f.col for f in resource.stored_fields), *resource.search_columns}
-    names.update(EXTRA_COLUMN_NAMES.get(resource.table, ()))
+    names.update(hidden.name for hidden in resource.hidden_columns)
     return frozenset(names)
 
 

@@ -12,12 +12,11 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from openrdv.resources.context import CallContext
+from openrdv.model.context import CallContext
+from openrdv.model.context import Profile as Profile  # part of the declaration vocabulary
 
-Profile = Literal["pro", "account"]
 Verb = Literal["list", "get", "create", "update", "delete"]
 ALL_VERBS: frozenset[Verb] = frozenset({"list", "get", "create", "update", "delete"})
 READ_VERBS: frozenset[Verb] = frozenset({"list", "get"})
@@ -37,17 +36,21 @@ class Kind(enum.Enum):
 
 TEXT_KINDS = frozenset({Kind.STR, Kind.TEXT, Kind.JSON})
 
-# Columns a table holds beyond its declared fields, never read or written through the API.
-EXTRA_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    "pros": ("credential_version",),
-    "fiches": ("account_id",),
-    "accounts": ("credential_version",),
-}
+@dataclass(frozen=True)
+class HiddenColumn:
+    """A column a table holds beyond its declared fields, never read or written through the API:
+    an integer (`default` None: nullable; else NOT NULL with that default)."""
+
+    name: str
+    default: int | None = None
+    doc: str = ""
 
 
 @dataclass(frozen=True)
 class Link:
-    """A many-to-many link: `table(own_column, other_column)`, `other` being the linked table."""
+    """A many-to-many link: `table(own_column, other_column)`, `other` being the linked table. The
+    schema derives the link table from it (both columns its primary key); a table linked from both
+    sides also gets an index on the second side's column."""
 
     table: str
     own_column: str
@@ -175,10 +178,9 @@ class Resource:
     counted: Sequence[str] = ()
     anonymous_create: bool = False  # POST allowed with an apikey and no user (accounts)
     owns_table: bool = True  # False for a view over another resource's table (appointments)
-    # a create that is not the generic insert (booking an appointment)
-    create_handler: Callable[[CallContext, dict[str, Any], bool], dict[str, Any]] | None = None
     doc: str = ""
     timestamps: bool = True
+    hidden_columns: Sequence[HiddenColumn] = ()
 
     @cached_property
     def by_name(self) -> dict[str, Field]:
@@ -242,3 +244,16 @@ def timestamp_fields(account: str = "r") -> list[Field]:
         Field("created_at", Kind.DATETIME, pro="r", account=account, doc="creation time"),
         Field("updated_at", Kind.DATETIME, pro="r", account=account, doc="last change"),
     ]
+
+
+def default_value(field: Field) -> Any:
+    """The value a new row gets for a field the request leaves out."""
+    if field.default is not None:
+        return field.default() if callable(field.default) else field.default
+    if field.kind in (Kind.STR, Kind.TEXT, Kind.JSON):
+        return ""
+    if field.kind is Kind.BOOL:
+        return False
+    if field.kind is Kind.REF and field.zero_when_null:
+        return 0
+    return None
