@@ -13,14 +13,13 @@ from openrdv.settings import Settings
 
 
 def operator_context(db: Database, conn: Conn, settings: Settings, group_id: int | None = None) -> CallContext:
-    ctx = CallContext(conn=conn, settings=settings, principal=None, apikey_id=None, params={}, db=db, operator=True)
-    if group_id is not None:
-        timezone = conn.scalar("SELECT timezone FROM groups WHERE id = ?", (group_id,))
-        if timezone is None:
-            raise LookupError(f"there is no group {group_id}")
-        ctx.group_id = group_id
-        ctx.group_zone = str(timezone)
-    return ctx
+    ctx = CallContext.of_operator(conn, settings, db)
+    if group_id is None:
+        return ctx
+    timezone = conn.scalar("SELECT timezone FROM groups WHERE id = ?", (group_id,))
+    if timezone is None:
+        raise LookupError(f"there is no group {group_id}")
+    return ctx.in_group(group_id, str(timezone))
 
 
 def create(

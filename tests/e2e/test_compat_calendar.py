@@ -281,6 +281,80 @@ def test_php_client_raw_greater_than_condition(server: RunningServer, cabinet: C
     assert [r["id"] for r in get_raw(server, target, headers).json()["records"]] == [block["id"]]
 
 
+def test_php_client_second_question_mark_separates_parameters(server: RunningServer, cabinet: Cabinet) -> None:
+    """The official PHP client appends `?format=json&apikey=...` to a URL that already has a query:
+    the second raw `?` separates parameters like `&` (CONTRACT §1), and a `?` inside a value arrives
+    as %3F and stays part of it."""
+    api = cabinet.api
+    late = api.create("vevents", calendar_id=cabinet.calendar, start="2032-06-01 09:00",
+                      end="2032-06-01 09:20", text="what?")
+    early = api.create("vevents", calendar_id=cabinet.calendar, start="2032-05-01 09:00",
+                       end="2032-05-01 09:20", text="early")
+    headers = {"Authorization": cabinet.basic, "Accept": "application/json"}
+    target = ("/api/v1/vevents?results=all&conditions[0][field]=start&conditions[0][op]=>="
+              "&conditions[0][value]=2032-05-15%2000:00:00"
+              "&conditions[1][field]=start&conditions[1][op]=<&conditions[1][value]=2100-01-01%2000:00:00"
+              f"?format=json&apikey={server.apikey}")
+    response = get_raw(server, target, headers)
+    ids = [r["id"] for r in response.json()["records"]]
+    assert late["id"] in ids and early["id"] not in ids
+    # the same with the second `?` after a suffix-less nested path, and a value holding an encoded `?`
+    gid = cabinet.tenant.group_id
+    target = (f"/api/v1/groups/{gid}/vevents?conditions[0][field]=text&conditions[0][op]=%3D"
+              f"&conditions[0][value]=what%3F?format=json&apikey={server.apikey}")
+    assert [r["id"] for r in get_raw(server, target, headers).json()["records"]] == [late["id"]]
+    # and the apikey after the second `?` is a real apikey: without it, 401
+    unkeyed = server.raw("GET", "/api/v1/vevents?results=1?format=json", headers)
+    assert unkeyed.status == 401
+
+
+def test_medshake_appointment_without_fiche_then_linked(medshake: MedShake, cabinet: Cabinet) -> None:
+    """MedShakeEHR creates the patient's fiche, then posts the appointment vevent without `fiche_id`:
+    an appointment whose customer is not linked yet (CONTRACT §5). Accepted, listed, counted as busy
+    time like any appointment, and linked by a later PUT."""
+    start = (local_now() + timedelta(days=40)).replace(hour=10, minute=0, second=0)
+    posted = medshake.send("POST", "vevents", data={"vevent": {
+        "start": _stamp(start), "end": _stamp(start + timedelta(minutes=20)),
+        "calendar_id": medshake.calendar_id, "text": "Martin Claire", "intervention_id": cabinet.intervention,
+        "taker": "MedShakeEHR", "comments": "motif", "from_web": 0}})
+    assert posted.status == 201, posted.body
+    event = posted.json()
+    check_full_record("vevents", event, cabinet.tenant.group_id)
+    assert (event["fiche_id"], event["intervention_id"]) == (0, cabinet.intervention)
+
+    synced = medshake.sync(start - timedelta(hours=1), start + timedelta(hours=1), None)
+    assert [r["id"] for r in synced["records"]] == [event["id"]]
+    gid = cabinet.tenant.group_id
+    with medshake.server.client(auth=cabinet.tenant.auth, params={"apikey": medshake.server.apikey}) as client:
+        listed = client.get(f"/groups/{gid}/appointments.json", params={"calendar_id": cabinet.calendar})
+        assert listed.status_code == 200, listed.text
+        assert event["id"] in [r["id"] for r in listed.json()["records"]]
+        # the calendar's one place at that time is taken: inside an opening, the free starts skip it
+        cabinet.api.create("vevents", calendar_id=cabinet.calendar, type="VfreebusyEvent",
+                           start=_stamp(start - timedelta(hours=1)), end=_stamp(start + timedelta(hours=1)))
+        slots = client.get(f"/groups/{gid}/availabletimeslots.json", params={
+            "intervention_ids[]": cabinet.intervention, "calendar_id": cabinet.calendar,
+            "start": _stamp(start - timedelta(hours=1)), "end": _stamp(start + timedelta(hours=1))})
+        assert slots.status_code == 200, slots.text
+        starts = [s["start"] for s in slots.json()["availabletimeslots"]]
+        assert _stamp(start - timedelta(hours=1)) in starts and _stamp(start) not in starts
+
+    linked = medshake.send("PUT", f"vevents/{event['id']}", data={"vevent": {"fiche_id": str(cabinet.fiche)}})
+    assert linked.status == 200, linked.body
+    assert (linked.json()["fiche_id"], linked.json()["intervention_id"]) == (cabinet.fiche, cabinet.intervention)
+
+    # a fiche without a service is still refused, naming the field that is missing
+    refused = medshake.send("POST", "vevents", data={"vevent": {
+        "start": _stamp(start + timedelta(hours=3)), "end": _stamp(start + timedelta(hours=3, minutes=20)),
+        "calendar_id": medshake.calendar_id, "fiche_id": str(cabinet.fiche)}})
+    assert refused.status == 400 and "intervention_id" in refused.json()["errors"]
+    # and an unlinked appointment is no more recurring than a linked one
+    recurring = medshake.send("POST", "vevents", data={"vevent": {
+        "start": _stamp(start + timedelta(hours=5)), "end": _stamp(start + timedelta(hours=5, minutes=20)),
+        "calendar_id": medshake.calendar_id, "intervention_id": cabinet.intervention, "rrule": "FREQ=DAILY"}})
+    assert recurring.status == 400 and "rrule" in recurring.json()["errors"]
+
+
 # -- migclic: .json suffixes, session without apikey --------------------------------------------------------
 def test_json_suffix_and_session_only_reads(server: RunningServer, cabinet: Cabinet) -> None:
     gid = cabinet.tenant.group_id

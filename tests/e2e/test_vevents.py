@@ -152,7 +152,10 @@ BAD_EVENTS = [
     ({"intervention_id": 1.5}, "intervention_id"),
     ({"fiche_id": 2_000_000_000, "intervention_id": "INTERVENTION"}, "intervention_id"),
     ({"fiche_id": "FICHE_ID"}, "intervention_id"),  # an appointment needs an intervention too
-    ({"intervention_id": "INTERVENTION_ID"}, "fiche_id"),
+    # an intervention without a fiche is an appointment whose customer is not linked yet (accepted, see
+    # test_compat_calendar): recurring or an internet availability, it is refused all the same
+    ({"intervention_id": "INTERVENTION_ID", "rrule": "FREQ=WEEKLY"}, "rrule"),
+    ({"type": "VfreebusyEvent", "intervention_id": "INTERVENTION_ID"}, "type"),
     ({"fiche_id": "FICHE_ID", "intervention_id": "INTERVENTION_ID", "rrule": "FREQ=WEEKLY"}, "rrule"),
     ({"fiche_id": "FICHE_ID", "intervention_id": "INTERVENTION_ID", "rrule": "RRULE:FREQ=DAILY;COUNT=2"},
      "rrule"),

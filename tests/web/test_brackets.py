@@ -13,6 +13,7 @@ from openrdv.web.brackets import (
     MAX_DEPTH,
     MAX_PAIRS,
     BracketError,
+    parse_form,
     parse_pairs,
     parse_query,
     split_key,
@@ -292,3 +293,18 @@ def test_bracket_heavy_text_only_raises_bracket_error(raw: str) -> None:
         return
     assert isinstance(result, dict)
     assert all(isinstance(key, str) and key for key in result)
+
+
+# -- a second raw `?` (the official PHP client) -------------------------------------------------------
+def test_a_raw_question_mark_in_a_query_separates_parameters() -> None:
+    raw = "conditions[2][value]=2100-01-01%2000:00:00?format=json&apikey=k"
+    assert parse_query(raw) == {"conditions": {"2": {"value": "2100-01-01 00:00:00"}}, "format": "json", "apikey": "k"}
+    assert parse_query("a=1??b=2?") == {"a": "1", "b": "2"}
+
+
+def test_an_encoded_question_mark_stays_in_its_value() -> None:
+    assert parse_query("q=what%3F&r=1") == {"q": "what?", "r": "1"}
+
+
+def test_a_form_body_keeps_a_raw_question_mark_in_its_value() -> None:
+    assert parse_form("comments=why?&x=1") == {"comments": "why?", "x": "1"}

@@ -17,10 +17,11 @@ from openrdv.agenda.recurrence import expand_occurrences, parse_exdates
 from openrdv.agenda.slots import CalendarSchedule, compute_slots, free_places
 from openrdv.agenda.zones import WallTimeError, Zone
 from openrdv.crud import handlers
+from openrdv.crud.tenancy import target_group
 from openrdv.db.engine import Conn
 from openrdv.db.sql import quote
 from openrdv.errors import BookingRefused, NotFound, invalid
-from openrdv.model.coerce import to_bool, to_id_list, to_int, to_optional_id, to_str
+from openrdv.model.coerce import scalar_param, to_bool, to_id_list, to_int, to_optional_id, to_str
 from openrdv.model.context import CallContext
 from openrdv.resources.appointments import APPOINTMENTS, VEVENT_INTERVENTIONS
 from openrdv.resources.fiches import FICHES
@@ -146,7 +147,7 @@ def load_schedules(
         return []
     ids = [c.id for c in calendars]
     marks = ", ".join("?" for _ in ids)
-    columns = 'calendar_id, start, "end", "type", fiche_id, rrule, exdates'
+    columns = 'calendar_id, start, "end", "type", fiche_id, intervention_id, rrule, exdates'
     base = f'calendar_id IN ({marks}) AND "deleted" = ? AND "note" = ?'
     rows = conn.all(
         # `+start` keeps the planner off the (calendar_id, start) index, which would walk a calendar's
@@ -158,7 +159,7 @@ def load_schedules(
     openings: dict[int, list[tuple[int, int]]] = {c.id: [] for c in calendars}
     blocks: dict[int, list[tuple[int, int]]] = {c.id: [] for c in calendars}
     appointments: dict[int, list[tuple[int, int]]] = {c.id: [] for c in calendars}
-    for calendar_id, start, end, kind, fiche_id, rrule, exdates in rows:
+    for calendar_id, start, end, kind, fiche_id, intervention_id, rrule, exdates in rows:
         if rrule:
             try:
                 occurrences = expand_occurrences(
@@ -171,7 +172,7 @@ def load_schedules(
             occurrences = [(int(start), int(end))]
         if kind == AVAILABILITY:
             openings[calendar_id].extend(occurrences)
-        elif fiche_id:
+        elif fiche_id or intervention_id:  # an appointment takes one place (its customer may be unlinked yet)
             appointments[calendar_id].extend(occurrences)
         else:
             blocks[calendar_id].extend(occurrences)
@@ -179,13 +180,6 @@ def load_schedules(
         CalendarSchedule(c.id, c.capacity, c.interval, openings[c.id], blocks[c.id], appointments[c.id])
         for c in calendars
     ]
-
-
-def _scalar(params: dict[str, Any], name: str) -> Any:
-    value = params.get(name)
-    if isinstance(value, list):
-        value = value[-1] if value else None
-    return None if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
 def _parse_time(value: Any, name: str, zone: Zone) -> int:
@@ -210,10 +204,10 @@ def available_time_slots(ctx: CallContext, group_id: int, xml: bool = False) -> 
     duration = sum(length for _, length in interventions) * 60
     if duration <= 0:
         raise invalid("intervention_ids", "the services have no length")
-    start_raw = _scalar(params, "start")
+    start_raw = scalar_param(params, "start")
     window_start = _parse_time(start_raw, "start", zone) if start_raw is not None else ctx.now
-    end_raw = _scalar(params, "end")
-    days_raw = _scalar(params, "nDays")
+    end_raw = scalar_param(params, "end")
+    days_raw = scalar_param(params, "nDays")
     if end_raw is not None:
         window_end = _parse_time(end_raw, "end", zone)
         if window_end <= window_start:
@@ -227,13 +221,13 @@ def available_time_slots(ctx: CallContext, group_id: int, xml: bool = False) -> 
         window_end = window_start + days * DAY
     if window_end - window_start > MAX_WINDOW_DAYS * DAY:
         raise invalid("end", f"the window may span at most {MAX_WINDOW_DAYS} days")
-    calendar_id = to_optional_id(_scalar(params, "calendar_id"), "calendar_id")
+    calendar_id = to_optional_id(scalar_param(params, "calendar_id"), "calendar_id")
     calendar_ids = to_id_list(params.get("calendar_ids"), "calendar_ids")
     if calendar_id:
         calendar_ids = [calendar_id] if not calendar_ids or calendar_id in calendar_ids else []
     calendarset_ids = to_id_list(params.get("calendarset_ids"), "calendarset_ids")
-    cal_qty = to_int(_scalar(params, "cal_qty") or 1, "cal_qty")
-    min_capacity = to_int(_scalar(params, "min_capacity") or 1, "min_capacity")
+    cal_qty = to_int(scalar_param(params, "cal_qty") or 1, "cal_qty")
+    min_capacity = to_int(scalar_param(params, "min_capacity") or 1, "min_capacity")
     if cal_qty < 1:
         raise invalid("cal_qty", "must be 1 or more")
     if min_capacity < 1:
@@ -286,8 +280,7 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
     found by e-mail, or created."""
     fields = {k: v for k, v in given.items() if k not in ("id", "group_id")}
     fiche_id = to_optional_id(given.get("id"), "fiche[id]")
-    sub = CallContext(conn=ctx.conn, settings=ctx.settings, principal=ctx.principal, apikey_id=ctx.apikey_id,
-                      params={}, group_id=group_id, group_zone=ctx.zone_for(group_id).name, now=ctx.now, db=ctx.db)
+    sub = ctx.in_group(group_id, ctx.zone_for(group_id).name, params={})
     if fiche_id:
         try:
             handlers.fetch_row(FICHES, sub, fiche_id)
@@ -382,17 +375,7 @@ def check_customer_rules(ctx: CallContext, rules: GroupRules, fiche_id: int, sta
 
 def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[str, Any]:
     obj = handlers.extract_object(APPOINTMENTS, body, ctx.params)
-    group_id = ctx.group_id
-    if group_id is None:
-        given_group = to_optional_id(obj.get("group_id"), "group_id")
-        principal = ctx.principal
-        if principal is None:
-            raise NotFound()
-        group_id = given_group or principal.main_group_id
-        if group_id is None or (ctx.is_pro and group_id not in principal.group_ids):
-            raise invalid("group_id", "is not one of your groups")
-        if ctx.conn.scalar("SELECT 1 FROM groups WHERE id = ?", (group_id,)) is None:
-            raise invalid("group_id", f"there is no group {group_id}")
+    group_id = target_group(ctx, to_optional_id(obj.get("group_id"), "group_id"))
     rules = group_rules(ctx, group_id)
     if not ctx.is_pro and not rules.bookable_online:
         raise BookingRefused(10, "Online booking is closed for this group.")

@@ -9,8 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 from openrdv.agenda.zones import Zone
+from openrdv.agenda.zones import zone as zone_named
 from openrdv.crud.records import RecordShape, StreamedJsonShape, shape_for, stream_shape_for
-from openrdv.crud.tenancy import scope_clauses, scope_groups
+from openrdv.crud.tenancy import scope_clauses, scope_groups, target_group
 from openrdv.db.engine import Conn, Row
 from openrdv.db.sql import quote
 from openrdv.errors import NotFound, ValidationFailed, invalid
@@ -24,7 +25,7 @@ from openrdv.model.coerce import (
     to_optional_id,
     to_str,
 )
-from openrdv.model.context import CallContext
+from openrdv.model.context import DEFAULT_ZONE, CallContext
 from openrdv.model.declaration import Field, Kind, Resource, default_value
 from openrdv.query.collection import CollectionRequest, build_list_sql, filter_value, parse_collection
 from openrdv.query.search import search_document
@@ -52,9 +53,7 @@ class Formatters:
         """The zone of the rows with this key (their group_id, or the groups table's timezone)."""
         if self.by_group:
             return self.ctx.zone_for(key)
-        from openrdv.agenda.zones import zone as zone_named
-
-        return zone_named(key or "Europe/Paris")
+        return zone_named(key or DEFAULT_ZONE)
 
     def __call__(self, key: Any) -> Callable[[int], Any]:
         fmt = self._cache.get(key)
@@ -103,14 +102,16 @@ class Page:
 
 
 def read_filters(resource: Resource, ctx: CallContext, request: CollectionRequest) -> None:
-    for name in resource.filter_by_name:
-        if name in ctx.params:
-            raw = ctx.params[name]
-            if isinstance(raw, str) and raw.strip() == "" and not resource.filter_by_name[name].many:
-                continue
-            value = filter_value(resource, name, raw)
-            sql, values = resource.filter_by_name[name].build(value, ctx)
-            request.filters.append((sql, values))
+    for spec in resource.filters:
+        raw = ctx.params.get(spec.name)
+        blank = raw is None or (isinstance(raw, str) and raw.strip() == "" and not spec.many)
+        if not blank:
+            value = filter_value(resource, spec.name, raw)
+        elif spec.default is not None:
+            value = spec.default
+        else:
+            continue
+        request.filters.append(spec.build(value, ctx))
 
 
 def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Page:
@@ -119,11 +120,8 @@ def list_records(resource: Resource, ctx: CallContext, xml: bool = False) -> Pag
     shape = shape_for(resource, ctx.profile)
     where, where_params = scope_clauses(resource, ctx)
     groups = scope_groups(resource, ctx)
-    listed = resource.behaviour.list_scope(ctx)
     # nothing but the group restriction: the engine may answer from what it derives per group
-    plain_scope = groups is not None and len(where) == 1 and listed is None
-    if listed is not None:
-        where, where_params = [*where, listed[0]], [*where_params, *listed[1]]
+    plain_scope = groups is not None and len(where) == 1
     fast = fast_stream_shape(ctx, shape, xml) if request.streamed else None
     sql = build_list_sql(
         resource, fast.select_list if fast else shape.select_list, where, where_params, request,
@@ -366,28 +364,6 @@ def column_values(resource: Resource, values: dict[str, Any], columns: frozenset
     return result
 
 
-def resolve_group(resource: Resource, ctx: CallContext, values: dict[str, Any]) -> int | None:
-    """The group a new row goes to: the route's, else the body's `group_id` if it is one of the
-    caller's groups, else the caller's main group."""
-    if resource.tenancy in ("groups", "self"):
-        return None
-    given = values.get("group_id")
-    if ctx.group_id is not None:
-        if given not in (None, 0, ctx.group_id):
-            raise invalid("group_id", "does not match the group in the URL")
-        return ctx.group_id
-    principal = ctx.principal
-    if principal is None:
-        raise NotFound()
-    if given:
-        if given not in principal.group_ids:
-            raise invalid("group_id", "is not one of your groups")
-        return int(given)
-    if principal.main_group_id is None:
-        raise invalid("group_id", "can't be blank")
-    return principal.main_group_id
-
-
 @lru_cache(maxsize=64)
 def table_columns(resource: Resource) -> frozenset[str]:
     """Every column of the resource's table, from the declaration (SQLAlchemy stays out of the
@@ -426,7 +402,7 @@ def create_record(resource: Resource, ctx: CallContext, body: dict[str, Any], xm
     if group_hint is None and ctx.principal is not None:
         group_hint = ctx.principal.main_group_id
     values = coerce_input(resource, ctx, obj, ctx.zone_for(group_hint) if group_hint else ctx.zone)
-    group_id = resolve_group(resource, ctx, values)
+    group_id = None if resource.tenancy in ("groups", "self") else target_group(ctx, values.get("group_id"))
     if group_id is not None and ctx.group_id is None and group_id != group_hint:
         # datetimes are wall-clock in the group the row goes to: read them again in its zone
         values = coerce_input(resource, ctx, obj, ctx.zone_for(group_id))

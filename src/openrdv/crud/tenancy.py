@@ -8,7 +8,7 @@ from typing import Any
 
 from openrdv.db.engine import Conn
 from openrdv.db.sql import in_list
-from openrdv.errors import NotFound
+from openrdv.errors import NotFound, invalid
 from openrdv.model.context import CallContext, Principal
 from openrdv.model.declaration import Resource
 
@@ -28,6 +28,27 @@ def guard_group(conn: Conn, principal: Principal | None, group_id: int) -> str:
     if name is None:
         raise NotFound()
     return str(name)
+
+
+def target_group(ctx: CallContext, given: int | None) -> int:
+    """The one group a create, a booking or an availability request is about: the group of the
+    route; else the `group_id` given (one of a pro's own groups; any existing group for a customer or
+    the operator: every business's catalogue is public); else the caller's main group."""
+    if ctx.group_id is not None:
+        if given not in (None, 0, ctx.group_id):
+            raise invalid("group_id", "does not match the group in the URL")
+        return ctx.group_id
+    principal = ctx.principal
+    if given:
+        if principal is not None and principal.kind == "pro":
+            if given not in principal.group_ids:
+                raise invalid("group_id", "is not one of your groups")
+        elif ctx.conn.scalar("SELECT 1 FROM groups WHERE id = ?", (given,)) is None:
+            raise invalid("group_id", f"there is no group {given}")
+        return given
+    if principal is None or principal.main_group_id is None:
+        raise invalid("group_id", "can't be blank outside a group URL")
+    return principal.main_group_id
 
 
 def scope_clauses(resource: Resource, ctx: CallContext) -> tuple[list[str], list[Any]]:

@@ -17,6 +17,19 @@ _FALSE = {"0", "false", "no", "off", "f", "n", ""}
 MAX_INT = 2**63 - 1
 
 
+def scalar_param(params: dict[str, Any], name: str) -> Any:
+    """One plain parameter: the last of a repeated one (`a=1&a=2`, as Rails keeps), None when
+    absent or blank; a nested one (`a[x]=1`) is refused."""
+    value = params.get(name)
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if isinstance(value, dict):
+        raise invalid(name, "must be a single value")
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 def to_int(value: Any, name: str) -> int:
     if isinstance(value, bool):
         return int(value)

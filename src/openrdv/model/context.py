@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from openrdv.agenda.zones import Zone, zone
@@ -68,6 +68,11 @@ class Principal:
 
 @dataclass
 class CallContext:
+    """One call: who makes it, with which parameters, on which connection, about which group.
+
+    Built only here: `of_caller` (an API request), `of_operator` (the command line and the demo),
+    and `in_group` (the same call addressed to one group)."""
+
     conn: Conn
     settings: Settings
     principal: Principal | None
@@ -79,6 +84,29 @@ class CallContext:
     request_id: str = ""
     db: Database | None = None
     operator: bool = False  # the command line: acts as a pro of every group
+
+    @classmethod
+    def of_caller(
+        cls,
+        conn: Conn,
+        settings: Settings,
+        db: Database | None,
+        principal: Principal | None,
+        apikey_id: int | None,
+        params: dict[str, Any],
+        request_id: str = "",
+    ) -> CallContext:
+        """An API call by an authenticated user or, where the resource allows it, an API key alone."""
+        return cls(conn, settings, principal, apikey_id, params, request_id=request_id, db=db)
+
+    @classmethod
+    def of_operator(cls, conn: Conn, settings: Settings, db: Database | None) -> CallContext:
+        """The operator of the server (command line, demo data): acts as a pro of every group."""
+        return cls(conn, settings, None, None, {}, db=db, operator=True)
+
+    def in_group(self, group_id: int, zone_name: str, params: dict[str, Any] | None = None) -> CallContext:
+        """This call addressed to one group whose zone is known (the tenant guard checked it)."""
+        return replace(self, group_id=group_id, group_zone=zone_name, params=self.params if params is None else params)
 
     @property
     def profile(self) -> Profile:

@@ -106,14 +106,16 @@ class Field:
 class ListFilter:
     """A plain list parameter (outside `conditions`): `build(values, ctx)` → (SQL, params).
 
-    `many=True` parameters take a list (`x[]=1&x[]=2`, `x=[1,2]`, `x=1,2`); otherwise one value.
-    """
+    `many=True` parameters take a list (`x[]=1&x[]=2`, `x=[1,2]`, `x=1,2`); otherwise one value. A
+    filter with a `default` applies it when the parameter is absent or blank (appointments hide the
+    past unless `include_past` says otherwise)."""
 
     name: str
     many: bool
     kind: Kind
     build: Callable[[Any, CallContext], tuple[str, list[Any]]]
     doc: str = ""
+    default: Any = None
 
 
 class Behaviour:
@@ -125,10 +127,6 @@ class Behaviour:
 
     def base_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
         """WHERE for every profile and verb (a view's rows among its table's)."""
-        return None
-
-    def list_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
-        """Extra WHERE for lists only (default filters a parameter can lift)."""
         return None
 
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:

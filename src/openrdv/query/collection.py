@@ -9,7 +9,7 @@ from typing import Any
 from openrdv.agenda.zones import Zone
 from openrdv.db.sql import quote
 from openrdv.errors import invalid
-from openrdv.model.coerce import to_bool, to_id_list, to_int, to_str
+from openrdv.model.coerce import scalar_param, to_bool, to_id_list, to_int, to_str
 from openrdv.model.declaration import Field, Kind, Profile, Resource
 from openrdv.query.conditions import Condition, condition_sql, parse_conditions
 from openrdv.query.search import MAX_SEARCH_LENGTH, like_escape, search_words
@@ -41,19 +41,10 @@ class CollectionRequest:
         return self.results is None or self.results > STREAM_ABOVE
 
 
-def _scalar_param(params: dict[str, Any], name: str) -> Any:
-    value = params.get(name)
-    if isinstance(value, list):
-        value = value[-1] if value else None
-    if isinstance(value, dict):
-        raise invalid(name, "must be a single value")
-    return value
-
-
 def parse_collection(
     params: dict[str, Any], resource: Resource, profile: Profile, zone: Zone
 ) -> CollectionRequest:
-    raw_results = _scalar_param(params, "results")
+    raw_results = scalar_param(params, "results")
     results: int | None = DEFAULT_PAGE
     if raw_results is not None and str(raw_results).strip() != "":
         if str(raw_results).strip().lower() == "all":
@@ -62,13 +53,13 @@ def parse_collection(
             results = to_int(raw_results, "results")
             if results < 1:
                 raise invalid("results", "must be a positive integer or 'all'")
-    raw_start = _scalar_param(params, "startIndex")
+    raw_start = scalar_param(params, "startIndex")
     start = 0
     if raw_start is not None and str(raw_start).strip() != "":
         start = to_int(raw_start, "startIndex")
         if start < 0:
             raise invalid("startIndex", "must be 0 or more")
-    sort_param = _scalar_param(params, "sort")
+    sort_param = scalar_param(params, "sort")
     sort_field: Field | None = None
     if sort_param is not None and str(sort_param).strip() != "":
         sort_param = str(sort_param).strip()
@@ -79,7 +70,7 @@ def parse_collection(
     else:
         sort_param = None
     # dir is ignored without sort (and then echoed as null)
-    dir_param = _scalar_param(params, "dir") if sort_field is not None else None
+    dir_param = scalar_param(params, "dir") if sort_field is not None else None
     descending = False
     if dir_param is not None and str(dir_param).strip() != "":
         dir_param = str(dir_param).strip().lower()
@@ -89,7 +80,7 @@ def parse_collection(
     else:
         dir_param = None
     words: list[str] = []
-    raw_search = _scalar_param(params, "search")
+    raw_search = scalar_param(params, "search")
     if raw_search is not None and str(raw_search).strip() != "":
         text = to_str(raw_search, "search")
         if len(text) > MAX_SEARCH_LENGTH:

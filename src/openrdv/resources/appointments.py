@@ -1,4 +1,5 @@
-"""appointments: the Booking API's view of appointment vevents (fiche ≠ 0 and intervention ≠ 0),
+"""appointments: the Booking API's view of appointment vevents (intervention ≠ 0; the fiche may not
+be linked yet, vevents.py),
 with the group, calendar, fiche and intervention embedded. POST books (booking/service.py);
 DELETE cancels (soft delete of the vevent)."""
 
@@ -10,12 +11,14 @@ from openrdv.model.context import CallContext
 from openrdv.model.declaration import Behaviour, Field, Kind, Link, ListFilter, Resource, id_field
 from openrdv.resources.vevents import VEVENTS
 
-APPOINTMENT_SQL = 't."fiche_id" <> 0 AND t."intervention_id" <> 0'
+APPOINTMENT_SQL = 't."intervention_id" <> 0'
 VEVENT_INTERVENTIONS = "vevent_interventions"
 
 
 def _include_past(value: bool, ctx: CallContext) -> tuple[str, list[Any]]:
-    return "1 = 1", []
+    if value:
+        return "1 = 1", []
+    return 't."end" > ?', [ctx.now]
 
 
 def _calendar(value: int, ctx: CallContext) -> tuple[str, list[Any]]:
@@ -40,12 +43,6 @@ def _interventions(ids: list[int], ctx: CallContext) -> tuple[str, list[Any]]:
 class AppointmentBehaviour(Behaviour):
     def base_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
         return APPOINTMENT_SQL, []
-
-    def list_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
-        raw = ctx.params.get("include_past")
-        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on"):
-            return None
-        return 't."end" > ?', [ctx.now]
 
     def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
         return 't."fiche_id" IN (SELECT f.id FROM fiches f WHERE f.account_id = ?)', [ctx.account_id or 0]
@@ -106,7 +103,7 @@ APPOINTMENTS = Resource(
     fulltext=True,
     search_fields=VEVENTS.search_fields,  # the stored search text of vevents: text (customer name), comments, taker
     filters=(
-        ListFilter("include_past", many=False, kind=Kind.BOOL, build=_include_past,
+        ListFilter("include_past", many=False, kind=Kind.BOOL, build=_include_past, default=False,
                    doc="1 to list past appointments too (hidden by default)"),
         ListFilter("calendar_id", many=False, kind=Kind.INT, build=_calendar),
         ListFilter("fiche_id", many=False, kind=Kind.INT, build=_fiche),

@@ -1,6 +1,9 @@
 """vevents: everything in a calendar. Four kinds share the table:
 
-- appointment: fiche_id ≠ 0 and intervention_id ≠ 0; never recurring;
+- appointment: intervention_id ≠ 0; never recurring. Its fiche_id may still be 0: an appointment
+  whose customer record is not linked yet (MedShakeEHR creates the patient's fiche, posts the
+  vevent without fiche_id, and links it with a later PUT). A fiche without an intervention is
+  refused: an appointment says which service it books;
 - block (plage): fiche_id = intervention_id = 0; blocks the calendar;
 - internet availability: type = "VfreebusyEvent"; the windows online booking may use;
 - note: note = 1, start = end = midnight; blocks nothing.
@@ -24,46 +27,62 @@ MAX_EVENT_SECONDS = 366 * 86400
 
 class VeventBehaviour(Behaviour):
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
-        start, end = values.get("start"), values.get("end")
-        if start is None:
-            raise invalid("start", "can't be blank")
-        if end is None:
-            raise invalid("end", "can't be blank")
-        if end < start:
-            raise invalid("end", "must not be before start")
-        if end - start > MAX_EVENT_SECONDS:
-            raise invalid("end", "must be within a year of start (use rrule for repeating events)")
+        check_times(values)
         color = values.get("colorref") or ""
         if color and not COLOR_RE.match(color):
             raise invalid("colorref", "must be a colour like #RRGGBB")
-        fiche_id = values.get("fiche_id") or 0
-        intervention_id = values.get("intervention_id") or 0
         rrule = (values.get("rrule") or "").strip()
-        if rrule.upper().startswith("RRULE:"):
-            rrule = rrule[6:]
-        values["rrule"] = rrule
-        if bool(fiche_id) != bool(intervention_id):
-            missing = "intervention_id" if fiche_id else "fiche_id"
-            raise invalid(missing, "is required with the other: an appointment has both a fiche and an intervention")
-        if values.get("type") == AVAILABILITY and fiche_id:
-            raise invalid("type", "an internet availability cannot carry a fiche or an intervention")
-        if fiche_id and rrule:
-            raise invalid("rrule", "an appointment cannot be recurring")
+        values["rrule"] = rrule[6:] if rrule.upper().startswith("RRULE:") else rrule
+        check_kind(values)
         if values.get("note"):
-            zone = ctx.zone_for(values.get("group_id"))
-            local_start = zone.local_datetime(start)
-            if start != end or (local_start.hour, local_start.minute, local_start.second) != (0, 0, 0):
-                raise invalid("start", "a note starts and ends at midnight of its day (start = end = 00:00:00)")
-        if rrule:
-            problem = validate_rrule(rrule)
-            if problem:
-                raise invalid("rrule", problem.rstrip("."))  # the error sentence adds its own full stop
-        exdates = values.get("exdates") or ""
-        if exdates:
-            try:
-                parse_exdates(exdates)
-            except ValueError as exc:
-                raise invalid("exdates", str(exc).rstrip(".")) from None
+            check_note(ctx, values)
+        check_recurrence(values)
+
+
+def check_times(values: dict[str, Any]) -> None:
+    start, end = values.get("start"), values.get("end")
+    if start is None:
+        raise invalid("start", "can't be blank")
+    if end is None:
+        raise invalid("end", "can't be blank")
+    if end < start:
+        raise invalid("end", "must not be before start")
+    if end - start > MAX_EVENT_SECONDS:
+        raise invalid("end", "must be within a year of start (use rrule for repeating events)")
+
+
+def check_kind(values: dict[str, Any]) -> None:
+    """An appointment has an intervention (its fiche may come later); an availability or a recurring
+    event has neither."""
+    fiche_id = values.get("fiche_id") or 0
+    appointment = bool(values.get("intervention_id"))
+    if fiche_id and not appointment:
+        raise invalid("intervention_id", "is required with a fiche: an appointment books a service")
+    if values.get("type") == AVAILABILITY and appointment:
+        raise invalid("type", "an internet availability cannot carry a fiche or an intervention")
+    if appointment and values["rrule"]:
+        raise invalid("rrule", "an appointment cannot be recurring")
+
+
+def check_note(ctx: CallContext, values: dict[str, Any]) -> None:
+    start, end = values["start"], values["end"]
+    local_start = ctx.zone_for(values.get("group_id")).local_datetime(start)
+    if start != end or (local_start.hour, local_start.minute, local_start.second) != (0, 0, 0):
+        raise invalid("start", "a note starts and ends at midnight of its day (start = end = 00:00:00)")
+
+
+def check_recurrence(values: dict[str, Any]) -> None:
+    rrule = values["rrule"]
+    if rrule:
+        problem = validate_rrule(rrule)
+        if problem:
+            raise invalid("rrule", problem.rstrip("."))  # the error sentence adds its own full stop
+    exdates = values.get("exdates") or ""
+    if exdates:
+        try:
+            parse_exdates(exdates)
+        except ValueError as exc:
+            raise invalid("exdates", str(exc).rstrip(".")) from None
 
 
 def _equals(column: str) -> Any:
@@ -99,7 +118,8 @@ VEVENTS = Resource(
         Field("calendar_id", Kind.REF, ref_table="calendars", required=True),
         Field("start", Kind.DATETIME, required=True, doc="start (first occurrence when recurring)"),
         Field("end", Kind.DATETIME, required=True, doc="end (of the first occurrence when recurring)"),
-        Field("fiche_id", Kind.REF, ref_table="fiches", zero_when_null=True, doc="0 unless an appointment"),
+        Field("fiche_id", Kind.REF, ref_table="fiches", zero_when_null=True,
+              doc="the customer of an appointment; 0 for other events, or until the customer is linked"),
         Field("intervention_id", Kind.REF, ref_table="interventions", zero_when_null=True,
               doc="0 unless an appointment"),
         Field("type", Kind.STR, 32, default="Vevent", choices=EVENT_TYPES, blank_means_default=True,

@@ -100,13 +100,19 @@ def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return result
 
 
-def split_query(raw: str) -> list[tuple[str, str]]:
+# A raw '?' inside a query string separates parameters like '&' (CONTRACT §1): the official PHP
+# client appends "?format=json&apikey=..." to URLs that already carry a query. A '?' that belongs to
+# a value arrives percent-encoded (%3F). Form bodies keep '&' alone.
+_QUERY_SEPARATORS = re.compile(r"[&?]")
+
+
+def split_query(raw: str, separators: re.Pattern[str] = _QUERY_SEPARATORS) -> list[tuple[str, str]]:
     """Split an urlencoded string into decoded (key, value) pairs. Each pair splits at its first '=',
     so `op=>=` and `op==` carry the operators `>=` and `=` whether encoded or raw."""
     pairs: list[tuple[str, str]] = []
     if not raw:
         return pairs
-    for chunk in raw.split("&"):
+    for chunk in separators.split(raw):
         if not chunk:
             continue
         key, _, value = chunk.partition("=")
@@ -118,4 +124,13 @@ def split_query(raw: str) -> list[tuple[str, str]]:
 
 
 def parse_query(raw: str) -> dict[str, Any]:
+    """A URL's query string ('&' and a raw '?' separate parameters)."""
     return parse_pairs(split_query(raw))
+
+
+_FORM_SEPARATOR = re.compile("&")
+
+
+def parse_form(raw: str) -> dict[str, Any]:
+    """An application/x-www-form-urlencoded body ('&' alone separates parameters)."""
+    return parse_pairs(split_query(raw, _FORM_SEPARATOR))

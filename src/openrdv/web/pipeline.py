@@ -18,7 +18,7 @@ from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session, purg
 from openrdv.booking.service import available_time_slots
 from openrdv.crud import handlers
 from openrdv.crud.records import shape_for
-from openrdv.crud.tenancy import guard_group
+from openrdv.crud.tenancy import guard_group, target_group
 from openrdv.db.engine import Conn, Database, DatabaseBusy
 from openrdv.errors import (
     ApiError,
@@ -31,12 +31,13 @@ from openrdv.errors import (
     UnsupportedMediaType,
     invalid,
 )
+from openrdv.model.coerce import scalar_param, to_optional_id
 from openrdv.model.context import CallContext, Principal
 from openrdv.model.declaration import Profile, Resource, Verb
 from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
 from openrdv.web import idempotency
-from openrdv.web.brackets import BracketError, parse_query
+from openrdv.web.brackets import BracketError, parse_form, parse_query
 from openrdv.web.formats import MEDIA_TYPES, Format, negotiate, split_suffix
 from openrdv.web.render import render_collection, render_document, render_record, stream_collection
 from openrdv.web.xml import XmlBodyError, parse_xml_body
@@ -156,7 +157,7 @@ def parse_body(request: ApiRequest) -> dict[str, Any]:
         return parsed
     if content_type == "application/x-www-form-urlencoded":
         try:
-            return parse_query(data.decode("utf-8"))
+            return parse_form(data.decode("utf-8"))
         except (UnicodeDecodeError, BracketError) as exc:
             raise BadRequest(f"The form body cannot be read: {exc}.") from None
     if content_type in ("application/xml", "text/xml") or content_type.endswith("+xml"):
@@ -307,22 +308,15 @@ class Api:
                 raise Unauthorized("Authentication required for this collection outside a group URL.")
             ctx = self.context(conn, caller, params, request)
             if route.group_id is not None:
-                ctx.group_id = route.group_id
-                ctx.group_zone = guard_group(conn, principal, route.group_id)
+                ctx = ctx.in_group(route.group_id, guard_group(conn, principal, route.group_id))
             key = request.headers.get("idempotency-key")
             if verb == "create" and key is not None:
                 return self.idempotent_create(request, key, resource, route, ctx, body, fmt)
             return self.run_verb(resource, verb, route, ctx, body, fmt)
 
     def context(self, conn: Conn, caller: Caller, params: dict[str, Any], request: ApiRequest) -> CallContext:
-        return CallContext(
-            conn=conn,
-            settings=self.settings,
-            principal=caller.principal,
-            apikey_id=caller.apikey_id,
-            params=params,
-            request_id=request.request_id,
-            db=self.db,
+        return CallContext.of_caller(
+            conn, self.settings, self.db, caller.principal, caller.apikey_id, params, request.request_id
         )
 
     def idempotent_create(
@@ -359,16 +353,10 @@ class Api:
             caller = self.auth.identify(conn, credentials_of(request, params, {}), int(time.time()))
             principal = caller.principal
             ctx = self.context(conn, caller, params, request)
-            group_id = route.group_id
-            if group_id is None:
-                given = params.get("group_id")
-                group_id = int(given) if isinstance(given, str) and given.isdigit() else None
-                if group_id is None and principal is not None:
-                    group_id = principal.main_group_id
-                if group_id is None:
-                    raise invalid("group_id", "can't be blank outside a group URL")
-            ctx.group_id = group_id
-            ctx.group_zone = guard_group(conn, principal, group_id)
+            if route.group_id is not None:
+                ctx = ctx.in_group(route.group_id, guard_group(conn, principal, route.group_id))
+            group_id = target_group(ctx, to_optional_id(scalar_param(params, "group_id"), "group_id"))
+            ctx = ctx.in_group(group_id, guard_group(conn, principal, group_id))
             result = available_time_slots(ctx, group_id, xml=fmt == "xml")
         return ApiResponse(200, render_document(result, fmt), MEDIA_TYPES[fmt])
 
@@ -445,9 +433,7 @@ class Api:
         """The logged-in user as the login response shows it: its record plus `group_id` (main
         group) and `group_ids`."""
         resource = RESOURCES["pros"] if principal.kind == "pro" else RESOURCES.get("accounts")
-        ctx = CallContext(
-            conn=conn, settings=self.settings, principal=principal, apikey_id=principal.apikey_id, params={}, db=self.db
-        )
+        ctx = CallContext.of_caller(conn, self.settings, self.db, principal, principal.apikey_id, {})
         if resource is None:
             return {"id": principal.user_id, "email": principal.email, "group_id": principal.main_group_id}
         shape = shape_for(resource, "pro" if principal.kind == "pro" else "account")
