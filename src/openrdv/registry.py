@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from openrdv.booking.service import book_appointment
+from openrdv.booking.book import book_appointment
 from openrdv.crud import handlers
 from openrdv.model.context import CallContext
 from openrdv.model.declaration import Resource

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openrdv.booking.service import FICHE_BY_EMAIL, FICHE_OF_ACCOUNT
+from openrdv.booking.book import FICHE_BY_EMAIL, FICHE_OF_ACCOUNT
 from openrdv.db.engine import Database
 from openrdv.migrations import upgrade
 

@@ -1,6 +1,6 @@
 """appointments: the Booking API's view of appointment vevents (intervention ≠ 0; the fiche may not
 be linked yet, vevents.py),
-with the group, calendar, fiche and intervention embedded. POST books (booking/service.py);
+with the group, calendar, fiche and intervention embedded. POST books (booking/book.py);
 DELETE cancels (soft delete of the vevent)."""
 
 from __future__ import annotations

@@ -38,14 +38,18 @@ class PublicCatalogue(Behaviour):
             values["publicname"] = ""
 
 
+# The services a customer may see and book (on alias `t`): public, and not in a set whose blank
+# publicname hides it online whatever its own publicname. Availability and booking use it too.
+PUBLIC_INTERVENTIONS: tuple[str, list[Any]] = (
+    PUBLIC_SQL + " AND (t.\"interventionset_id\" IS NULL OR t.\"interventionset_id\" IN "
+    "(SELECT s.id FROM interventionsets s WHERE s.\"deleted\" = ? AND s.\"publicname\" <> ''))",
+    [False, False],
+)
+
+
 class InterventionBehaviour(PublicCatalogue):
     def account_scope(self, ctx: CallContext) -> tuple[str, list[Any]] | None:
-        # a blank publicname on its set hides a service online, whatever its own publicname
-        return (
-            PUBLIC_SQL + " AND (t.\"interventionset_id\" IS NULL OR t.\"interventionset_id\" IN "
-            "(SELECT s.id FROM interventionsets s WHERE s.\"deleted\" = ? AND s.\"publicname\" <> ''))",
-            [False, False],
-        )
+        return PUBLIC_INTERVENTIONS
 
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         if not (values.get("name") or values.get("publicname") or "").strip():
@@ -74,9 +78,7 @@ class CalendarBehaviour(NamedBehaviour):
 # Online (accounts and anonymous callers) the links name public items only: a calendar lists the
 # services bookable online, a service the calendars shown online, and the link filters match on them.
 def _public_interventions(ctx: CallContext) -> tuple[str, list[Any]]:
-    scope = InterventionBehaviour().account_scope(ctx)
-    assert scope is not None
-    return f"SELECT t.id FROM interventions t WHERE {scope[0]}", list(scope[1])
+    return f"SELECT t.id FROM interventions t WHERE {PUBLIC_INTERVENTIONS[0]}", list(PUBLIC_INTERVENTIONS[1])
 
 
 def _public_calendars(ctx: CallContext) -> tuple[str, list[Any]]:

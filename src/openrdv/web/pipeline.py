@@ -15,7 +15,7 @@ import orjson
 from openrdv import registry
 from openrdv.auth.principal import SESSION_EXPIRED, Authenticator, Caller, Credentials, parse_basic
 from openrdv.auth.sessions import COOKIE_NAME, close_session, open_session, purge_expired
-from openrdv.booking.service import available_time_slots
+from openrdv.booking.availability import available_time_slots
 from openrdv.crud import handlers
 from openrdv.crud.records import shape_for
 from openrdv.crud.tenancy import guard_group, target_group

@@ -29,8 +29,9 @@ from openrdv.resources.catalogue import CALENDARS
 from openrdv.resources.fiches import FICHES
 from openrdv.resources.groups import GROUPS
 from openrdv.resources.vevents import VEVENTS
+from tests.engines import fresh_database_url
 
-from .engines import fresh_database_url
+pytestmark = pytest.mark.engines  # run again on PostgreSQL by scripts/test
 
 ZONES = ("Europe/Paris", "America/New_York")
 ROWS = 600

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from openrdv.crud.handlers import table_columns
 from openrdv.db.engine import sqlalchemy_url
 from openrdv.migrations import current_revision, upgrade
 from openrdv.registry import RESOURCES
+from tests.engines import fresh_database_url
 
-from .engines import fresh_database_url
+pytestmark = pytest.mark.engines  # run again on PostgreSQL by scripts/test
 
 
 def _database_url(tmp_path: Path) -> str:

@@ -1,5 +1,6 @@
-"""The database a tests/db test runs on: the suite runs once on SQLite and again on PostgreSQL
-(scripts/test sets OPENRDV_TEST_POSTGRES for the second pass), so each pass tests its own engine."""
+"""The database an engine-dependent test (marked `engines`) runs on: the suite runs once on SQLite,
+then the `engines` tests again on PostgreSQL (scripts/test sets OPENRDV_TEST_POSTGRES for that
+second pass), so each pass tests its own engine."""
 
 from __future__ import annotations
 

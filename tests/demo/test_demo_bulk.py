@@ -32,8 +32,9 @@ from openrdv.model.declaration import default_value
 from openrdv.query.search import search_document
 from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
+from tests.engines import ENGINE, fresh_database_url
 
-from .engines import ENGINE, fresh_database_url
+pytestmark = pytest.mark.engines  # run again on PostgreSQL by scripts/test
 
 NOW = 1_790_000_000  # a fixed clock: two loads with the same arguments are then the same rows
 TZ = zone("Europe/Paris")
