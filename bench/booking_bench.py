@@ -70,7 +70,7 @@ from openrdv.db.engine import Database, dialect_of
 from openrdv.demo.calendar import bulk_insert
 from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
-from openrdv.web.pipeline import ApiRequest
+from openrdv.web.http import ApiRequest
 
 RESULTS = BENCH / "results" / "booking_bench.json"
 DEFAULT_DB = BENCH / "data" / "booking.db"

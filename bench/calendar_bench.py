@@ -8,7 +8,7 @@ made once into bench/data/calendar-1m.db (its credentials in bench/data/calendar
 makes it again. With --database-url postgresql://... the same two commands load that database
 (which must be empty the first time); the credentials are kept in bench/data/calendar-1m-pg-<hash>.json.
 
-Targets a-d are SERVER time: `openrdv.web.pipeline.Api.handle` called in this process on an
+Targets a-d are SERVER time: `openrdv.web.api.Api.handle` called in this process on an
 `ApiRequest` built beforehand (route, query parsing, authentication, SQL, rendering to bytes), timed
 with time.perf_counter, after a warm-up, over --calls calls with parameters that change every call:
   a. fiches page filtered on updated_at >= D (D leaves 40-60 % of the rows), 25 rows   p50 <= 10 ms
@@ -74,7 +74,8 @@ from openrdv.agenda.zones import zone
 from openrdv.db.engine import Database, dialect_of, sqlite_path
 from openrdv.query.search import normalize
 from openrdv.settings import Settings
-from openrdv.web.pipeline import Api, ApiRequest, ApiResponse
+from openrdv.web.api import Api
+from openrdv.web.http import ApiRequest, ApiResponse
 
 ROWS = 1_000_000
 RESULTS = BENCH / "results" / "calendar_bench.json"

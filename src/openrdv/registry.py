@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openrdv.booking.book import book_appointment
-from openrdv.crud import handlers
+from openrdv.crud.writes import create_record
 from openrdv.model.context import CallContext
 from openrdv.model.declaration import Resource
 from openrdv.resources.accounts import ACCOUNTS
@@ -47,4 +47,4 @@ def create(resource: Resource, ctx: CallContext, body: dict[str, Any], xml: bool
     creator = CREATORS.get(resource.name)
     if creator is not None:
         return creator(ctx, body, xml)
-    return handlers.create_record(resource, ctx, body, xml)
+    return create_record(resource, ctx, body, xml)

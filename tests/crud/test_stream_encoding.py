@@ -1,6 +1,6 @@
-"""The fast JSON encoding of streamed lists (resources/records.py, StreamedJsonShape) against the
+"""The fast JSON encoding of streamed lists (crud/streamed.py, StreamedJsonShape) against the
 general rendering (RecordShape.render + orjson), on rows of a real database: SQLite, or PostgreSQL
-when OPENRDV_TEST_POSTGRES is set (scripts/test runs tests/db on both).
+when OPENRDV_TEST_POSTGRES is set (scripts/test runs the `engines` tests on both).
 
 Random rows, seeded: custom columns mostly at their defaults (the packed column is NULL) and
 sometimes not (it is a JSON array decoded in Python), every kind of value including floats from raw
@@ -20,8 +20,9 @@ import orjson
 import pytest
 
 from openrdv.agenda.zones import zone
-from openrdv.crud.handlers import insert_values
-from openrdv.crud.records import shape_for, stream_shape_for
+from openrdv.crud.records import shape_for
+from openrdv.crud.storage import insert_values
+from openrdv.crud.streamed import stream_shape_for
 from openrdv.db.engine import Conn, Database
 from openrdv.migrations import upgrade
 from openrdv.model.declaration import Behaviour, Field, Kind, Resource, default_value

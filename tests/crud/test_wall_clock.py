@@ -1,4 +1,4 @@
-"""The wall clock inlined in streamed lists (records.WallClock) is `Zone.format`, instant for
+"""The wall clock inlined in streamed lists (crud/wallclock.py, WallClock) is `Zone.format`, instant for
 instant: around every change of offset of zones with odd rules, at the edges of the steady spans
 and of 1900-2100, and at random."""
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from openrdv.agenda.zones import zone
-from openrdv.crud.records import WallClock, steady_offsets, wall_clock
+from openrdv.crud.wallclock import WallClock, steady_offsets, wall_clock
 
 ZONES = [
     "Europe/Paris",

@@ -1,4 +1,4 @@
-"""The demo's bulk rows (demo_calendar.py): indistinguishable from rows the API writes, the same
+"""The demo's bulk rows (demo/calendar.py): indistinguishable from rows the API writes, the same
 whether generated here or in a second process and loaded with or without indexes, and shaped as the
 benchmarks expect."""
 

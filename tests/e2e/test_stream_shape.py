@@ -1,6 +1,6 @@
 """A streamed list (`results=all`) and the pages of the same list (`results=25`) hold the same
 records, key for key and type for type: the JSON stream of fiches and vevents is encoded by its own
-path (resources/records.py, StreamedJsonShape), the pages by the general one.
+path (crud/streamed.py, StreamedJsonShape), the pages by the general one.
 
 The rows are the hard cases of that path: custom columns away from their defaults (they travel
 packed in one column), datetimes on both sides of a DST change in two zones, strings with quotes,

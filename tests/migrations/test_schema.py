@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from openrdv.crud.handlers import table_columns
+from openrdv.crud.storage import table_columns
 from openrdv.db.engine import sqlalchemy_url
 from openrdv.migrations import current_revision, upgrade
 from openrdv.registry import RESOURCES

@@ -1,6 +1,6 @@
-"""Totals and search pages from SQLite's derived data (db/derived.py, query/totals.py) against the plain
-SQL they replace, on a real migrated SQLite database, after random inserts, updates and deletes that
-only the triggers keep track of."""
+"""Totals and search pages from SQLite's derived data (db/derived.py; query/range_counts.py and
+query/fulltext.py) against the plain SQL they replace, on a real migrated SQLite database, after
+random inserts, updates and deletes that only the triggers keep track of."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from openrdv.db.engine import Conn, Database
 from openrdv.migrations import upgrade
 from openrdv.query.collection import build_list_sql, parse_collection
 from openrdv.query.conditions import Condition, condition_sql
-from openrdv.query.totals import matching_page_ids_sql, matching_total_sql, range_total_sql
+from openrdv.query.fulltext import matching_page_ids_sql, matching_total_sql
+from openrdv.query.range_counts import range_total_sql
 from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
 

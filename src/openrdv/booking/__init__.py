@@ -1,1 +1,1 @@
-"""Pure booking engine: recurrence expansion and slot availability (no I/O, no clock)."""
+"""Availability and booking: the database side around the pure slot engine (agenda/slots.py)."""

@@ -22,8 +22,11 @@ from openrdv.booking.schedule import (
     parse_time,
     requested_interventions,
 )
-from openrdv.crud import handlers
+from openrdv.crud.input import coerce_input, extract_object
+from openrdv.crud.reading import fetch_row, get_record_unscoped
+from openrdv.crud.storage import insert_values
 from openrdv.crud.tenancy import target_group
+from openrdv.crud.writes import create_record, update_record
 from openrdv.db.engine import Conn
 from openrdv.errors import BookingRefused, NotFound, invalid
 from openrdv.model.coerce import to_bool, to_optional_id, to_str
@@ -65,13 +68,13 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
     sub = ctx.in_group(group_id, ctx.zone_for(group_id).name, params={})
     if fiche_id:
         try:
-            handlers.fetch_row(FICHES, sub, fiche_id)
+            fetch_row(FICHES, sub, fiche_id)
         except NotFound:
             if ctx.is_pro:
                 raise invalid("fiche[id]", f"{fiche_id} is not a fiche of this group") from None
             raise
         if fields:
-            handlers.update_record(FICHES, sub, fiche_id, {"fiche": fields})
+            update_record(FICHES, sub, fiche_id, {"fiche": fields})
         return fiche_id
     if ctx.account_id is not None:
         own = ctx.conn.scalar(
@@ -80,18 +83,18 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
         )
         if own is not None:
             if fields:
-                handlers.update_record(FICHES, sub, int(own), {"fiche": fields})
+                update_record(FICHES, sub, int(own), {"fiche": fields})
             return int(own)
         account = ctx.conn.one_dict(
             "SELECT email, firstname, lastname, phone FROM accounts WHERE id = ?", (ctx.account_id,)
         ) or {}
         data = {"email": account.get("email", ""), "firstname": account.get("firstname", ""),
                 "lastname": account.get("lastname", ""), "firstphone": account.get("phone", ""), **fields}
-        values = handlers.coerce_input(FICHES, sub, data, sub.zone)
+        values = coerce_input(FICHES, sub, data, sub.zone)
         values.update(group_id=group_id, from_web=True, account_id=ctx.account_id)
         if not (values.get("lastname") or values.get("firstname")):
             values["lastname"] = values.get("email") or "Client"
-        return handlers.insert_values(FICHES, ctx.conn, values, ctx.now)
+        return insert_values(FICHES, ctx.conn, values, ctx.now)
     if not fields:
         raise invalid("fiche", "can't be blank: give fiche[id] or the customer's fiche fields")
     if set(fields) == {"email"}:
@@ -115,7 +118,7 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
                 f"A customer of this group already has the e-mail address {new_email.strip()}: "
                 "book with fiche[id] (or fiche[email] alone) to use that customer.",
             )
-    record = handlers.create_record(FICHES, sub, {"fiche": fields})
+    record = create_record(FICHES, sub, {"fiche": fields})
     return int(record["id"])
 
 
@@ -156,7 +159,7 @@ def check_customer_rules(ctx: CallContext, rules: GroupRules, fiche_id: int, sta
 
 
 def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[str, Any]:
-    obj = handlers.extract_object(APPOINTMENTS, body, ctx.params)
+    obj = extract_object(APPOINTMENTS, body, ctx.params)
     group_id = target_group(ctx, to_optional_id(obj.get("group_id"), "group_id"))
     rules = group_rules(ctx, group_id)
     if not ctx.is_pro and not rules.bookable_online:
@@ -210,7 +213,7 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
         fiche = ctx.conn.one_dict("SELECT lastname, firstname FROM fiches WHERE id = ?", (fiche_id,)) or {}
         taker = ONLINE_TAKER if not ctx.is_pro else (ctx.principal.email if ctx.principal else "")
         text = " ".join(p for p in (fiche.get("lastname"), fiche.get("firstname")) if p)
-        vevent_id = handlers.insert_values(VEVENTS, ctx.conn, {
+        vevent_id = insert_values(VEVENTS, ctx.conn, {
             "group_id": group_id, "calendar_id": chosen, "start": start, "end": end, "fiche_id": fiche_id,
             "intervention_id": ids[0], "text": text,
             "comments": comments, "websource": websource, "from_web": from_web if ctx.is_pro else True,
@@ -221,5 +224,5 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
                 f"INSERT INTO {VEVENT_INTERVENTIONS} (vevent_id, intervention_id) VALUES (?, ?)",
                 (vevent_id, intervention_id),
             )
-        record = handlers.get_record_unscoped(APPOINTMENTS, ctx, vevent_id, xml)
+        record = get_record_unscoped(APPOINTMENTS, ctx, vevent_id, xml)
     return record

@@ -1,1 +1,2 @@
-"""Database access: connections for SQLite and PostgreSQL, schema, migrations."""
+"""Database access: SQLite and PostgreSQL connections, SQL text helpers, and the derived tables
+SQLite keeps by triggers."""

@@ -79,7 +79,7 @@ class Field:
     transform: Callable[[Any], Any] | None = None
     blank_means_default: bool = False  # "" or null stands for the default (vevent type)
     # nearly every row holds the default (the custom columns a group has not configured): a
-    # streamed list reads such fields packed together in one column (resources/records.py)
+    # streamed list reads such fields packed together in one column (crud/streamed.py)
     usually_default: bool = False
     doc: str = ""
 

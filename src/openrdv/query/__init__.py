@@ -1,1 +1,1 @@
-"""Collection queries → SQL: conditions, sort, search, paging, streaming."""
+"""Collection queries → SQL: conditions, sort, search, paging, streaming; the SQLite fast paths."""

@@ -1,4 +1,6 @@
-"""A collection request (results, startIndex, sort/dir, search, conditions, filters) → SQL."""
+"""A collection request (results, startIndex, sort/dir, search, conditions, filters) → SQL: the plain
+count and page SQL, correct on every engine, with the parts that a SQLite fast path (range_counts.py,
+fulltext.py) answers faster put in their place. `fast_sql` is the one place that consults them."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from openrdv.db.sql import quote
 from openrdv.errors import invalid
 from openrdv.model.coerce import scalar_param, to_bool, to_id_list, to_int, to_str
 from openrdv.model.declaration import Field, Kind, Profile, Resource
+from openrdv.query import fulltext, range_counts
 from openrdv.query.conditions import Condition, condition_sql, parse_conditions
-from openrdv.query.search import MAX_SEARCH_LENGTH, like_escape, search_words
-from openrdv.query.totals import matching_ids_sql, matching_page_ids_sql, matching_total_sql, range_total_sql
+from openrdv.query.fastpath import FastSql, ListQuery, Sql
+from openrdv.query.search import MAX_SEARCH_LENGTH, search_words, word_like_sql
 
 DEFAULT_PAGE = 25
 # Deeper than this, rows are fetched through an index-only scan of ids first: OFFSET over full rows
@@ -141,6 +144,94 @@ def build_list_sql(
     """The count and page SQL of a collection request. `where` scopes it to what the caller may
     see; `groups` are the groups that scope restricts rows to (None: not restricted to groups), and
     `plain_scope` says that `where` is nothing but that group restriction."""
+    fast = fast_sql(list_query(resource, request, dialect, groups, plain_scope))
+    return _list_sql(resource, select_list, where, where_params, request, like, dialect, fast)
+
+
+def fast_sql(query: ListQuery) -> FastSql:
+    """What the SQLite fast paths answer in place of the plain SQL: each part is the first fast
+    path's that applies (the range counts need no search word, the full-text total needs one)."""
+    return FastSql(
+        search=fulltext.search_clauses(query),
+        total=_first(range_counts.total_sql(query), fulltext.total_sql(query)),
+        page_ids=fulltext.page_ids_sql(query),
+    )
+
+
+def plain_list_sql(
+    resource: Resource,
+    select_list: str,
+    where: list[str],
+    where_params: list[Any],
+    request: CollectionRequest,
+    like: str,
+    dialect: str,
+) -> ListSql:
+    """The count and page SQL of a collection request without any fast path, correct on every
+    engine: LIKE over the search column, count(*) over the matching rows."""
+    return _list_sql(resource, select_list, where, where_params, request, like, dialect, FastSql())
+
+
+def list_query(
+    resource: Resource,
+    request: CollectionRequest,
+    dialect: str,
+    groups: Sequence[int] | None = None,
+    plain_scope: bool = False,
+) -> ListQuery:
+    """The request as the fast paths see it (build_list_sql's arguments of the same names)."""
+    return ListQuery(
+        resource=resource,
+        dialect=dialect,
+        groups=groups,
+        plain_scope=plain_scope,
+        filtered=bool(request.filters),
+        conditions=request.conditions,
+        words=request.words,
+        search_column=request.search_column,
+        id_order=request.sort is None,
+        results=request.results,
+        start_index=request.start_index,
+    )
+
+
+def _first(*answers: Sql | None) -> Sql | None:
+    return next((answer for answer in answers if answer is not None), None)
+
+
+def _list_sql(
+    resource: Resource,
+    select_list: str,
+    where: list[str],
+    where_params: list[Any],
+    request: CollectionRequest,
+    like: str,
+    dialect: str,
+    fast: FastSql,
+) -> ListSql:
+    """The plain SQL, with the parts a fast path answers put in place of their plain ones."""
+    search = fast.search if fast.search is not None else _plain_search(request)
+    where_sql, params = _where_sql(where, where_params, request, like, search)
+    table = quote(resource.table)
+    order = _order_sql(request, dialect)
+    plain_count: Sql = (f"SELECT count(*) FROM {table} t WHERE {where_sql}", params)
+    count_sql, count_params = fast.total if fast.total is not None else plain_count
+    if fast.page_ids is not None:
+        ids_sql, page_params = fast.page_ids
+        page_sql = f"SELECT {select_list} FROM {table} t WHERE t.\"id\" IN ({ids_sql}) ORDER BY {order}"
+    else:
+        page_sql, page_params = _page_sql(table, select_list, where_sql, params, order, request, dialect)
+    return ListSql(count_sql, count_params, page_sql, page_params)
+
+
+def _plain_search(request: CollectionRequest) -> list[Sql]:
+    return [word_like_sql(request.search_column, word) for word in request.words]
+
+
+def _where_sql(
+    where: list[str], where_params: list[Any], request: CollectionRequest, like: str, search: list[Sql]
+) -> Sql:
+    """The caller's scope, then the list filters, the conditions and the search, ANDed."""
     clauses = list(where)
     params = list(where_params)
     for sql, values in request.filters:
@@ -150,32 +241,33 @@ def build_list_sql(
         sql, values = condition_sql(cond, like, "t.")
         clauses.append(sql)
         params.extend(values)
-    use_index = resource.fulltext and dialect == "sqlite" and request.search_column == "search_text"
-    indexed = [w for w in request.words if len(w) >= 3] if use_index else []
-    match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
-    if indexed:
-        # the trigram index finds rows holding every word of 3+ characters; shorter words are
-        # checked on those rows only
-        ids_sql, ids_params = matching_ids_sql(resource.table, groups, match)
-        clauses.append(f't."id" IN ({ids_sql})')
-        params.extend(ids_params)
-    for word in request.words:
-        if word in indexed:
-            continue
-        clauses.append(f"t.\"{request.search_column}\" LIKE ? ESCAPE '\\'")
-        params.append(f"%{like_escape(word)}%")
-    where_sql = " AND ".join(clauses) if clauses else "1 = 1"
-    table = quote(resource.table)
-    order = 't."id" ASC'
-    if request.sort is not None:
-        direction = "DESC" if request.descending else "ASC"
-        nulls = ""
-        if dialect == "postgresql":
-            # SQLite sorts NULL first ascending; PostgreSQL is told to do the same
-            nulls = " NULLS LAST" if request.descending else " NULLS FIRST"
-        order = f"t.{quote(request.sort.col)} {direction}{nulls}, t.\"id\" ASC"
-    count_sql = f"SELECT count(*) FROM {table} t WHERE {where_sql}"
-    count_params = params
+    for sql, values in search:
+        clauses.append(sql)
+        params.extend(values)
+    return (" AND ".join(clauses) if clauses else "1 = 1"), params
+
+
+def _order_sql(request: CollectionRequest, dialect: str) -> str:
+    if request.sort is None:
+        return 't."id" ASC'
+    direction = "DESC" if request.descending else "ASC"
+    nulls = ""
+    if dialect == "postgresql":
+        # SQLite sorts NULL first ascending; PostgreSQL is told to do the same
+        nulls = " NULLS LAST" if request.descending else " NULLS FIRST"
+    return f"t.{quote(request.sort.col)} {direction}{nulls}, t.\"id\" ASC"
+
+
+def _page_sql(
+    table: str,
+    select_list: str,
+    where_sql: str,
+    params: list[Any],
+    order: str,
+    request: CollectionRequest,
+    dialect: str,
+) -> Sql:
+    """The page's rows in order; deep pages find their ids first, through an index-only scan."""
     limit_sql = ""
     limit_params: list[Any] = []
     if request.results is not None:
@@ -189,21 +281,4 @@ def build_list_sql(
         page_sql = f"SELECT {select_list} FROM {table} t WHERE t.\"id\" IN ({inner}) ORDER BY {order}"
     else:
         page_sql = f"SELECT {select_list} FROM {table} t WHERE {where_sql} ORDER BY {order}{limit_sql}"
-    page_params = params + limit_params
-    # SQLite: totals and search pages from the derived data (db/derived.py) where the request is
-    # the group scope plus what that data answers alone
-    if dialect == "sqlite" and plain_scope and groups and not request.filters:
-        total: tuple[str, list[Any]] | None = None
-        if not request.words:
-            total = range_total_sql(resource, groups, request.conditions)
-        elif indexed and len(indexed) == len(request.words) and not request.conditions:
-            total = matching_total_sql(resource.table, groups, match)
-            if request.sort is None and len(groups) == 1:
-                ids_sql, ids_params = matching_page_ids_sql(
-                    resource.table, groups[0], match, request.results, request.start_index
-                )
-                page_sql = f"SELECT {select_list} FROM {table} t WHERE t.\"id\" IN ({ids_sql}) ORDER BY {order}"
-                page_params = ids_params
-        if total is not None:
-            count_sql, count_params = total
-    return ListSql(count_sql, count_params, page_sql, page_params)
+    return page_sql, params + limit_params

@@ -1,10 +1,12 @@
-"""Text normalisation shared by stored search columns and search terms: lower case, no accents."""
+"""Text normalisation shared by stored search columns and search terms (lower case, no accents), and
+the plain SQL test of a search word."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 MAX_SEARCH_LENGTH = 200
 # Separates the searchable fields inside the stored column so that a word never matches across two
@@ -38,3 +40,9 @@ def search_words(term: str) -> list[str]:
 
 def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def word_like_sql(column: str, word: str) -> tuple[str, list[Any]]:
+    """The plain test of one search word: a LIKE over the stored search column of table alias t.
+    LIKE, not ILIKE, on every engine: both sides are already normalised."""
+    return f"t.\"{column}\" LIKE ? ESCAPE '\\'", [f"%{like_escape(word)}%"]

@@ -1,1 +1,1 @@
-"""Resource declarations and the generic handlers that serve any declaration."""
+"""The resource declarations, one module each: what a resource is, never how it is served (crud/)."""

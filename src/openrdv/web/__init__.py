@@ -1,1 +1,1 @@
-"""The wire: parameters, bodies, formats, rendering, errors."""
+"""The ASGI app and the wire: routes, parameters, bodies, formats, sessions, idempotency, rendering, errors, OpenAPI."""

@@ -21,8 +21,9 @@ from openrdv.db.engine import Database
 from openrdv.errors import PayloadTooLarge
 from openrdv.logs import configure_logging, redact
 from openrdv.settings import Settings
+from openrdv.web.api import Api
 from openrdv.web.formats import MEDIA_TYPES
-from openrdv.web.pipeline import MAX_BODY, Api, ApiRequest, ApiResponse
+from openrdv.web.http import MAX_BODY, ApiRequest, ApiResponse
 from openrdv.web.render import render_document
 
 Scope = MutableMapping[str, Any]
