@@ -30,6 +30,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+# A benchmark sends thousands of requests a second with one API key from one address: the rate limit
+# per key (120 a minute by default) would answer nearly all of them 429. Benchmarks measure the server
+# without it (its cost per request is measured separately: docs/security.md); every server and
+# in-process Settings a benchmark makes read this.
+os.environ.setdefault("OPENRDV_RATE_LIMIT", "0")
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 BIN = Path(sys.executable).parent  # the venv's bin/: openrdv, uvicorn

@@ -1,11 +1,14 @@
 """Logging with every secret redacted: API keys, passwords, SHA-1 hashes, session tokens and the
-Authorization header never reach a log line, whichever logger wrote it."""
+Authorization header never reach a log line, whichever logger wrote it. Every line is also made
+safe to read: control and other non-printable characters a client sent (a `%0A` in a path, an
+escape sequence in a parameter) are escaped, so no request can forge or hide a log line."""
 
 from __future__ import annotations
 
 import logging
 import re
 import sys
+from urllib.parse import unquote_plus
 
 REDACTED = "***"
 
@@ -44,19 +47,103 @@ def redact(text: str) -> str:
     return text
 
 
+# A parameter whose decoded name holds one of these anywhere is a secret (`new_password`, `access_token`)
+_SECRET_IN_NAME = re.compile(r"passw|apikey|api_key|token|secret|session|authori[sz]ation|credential|cookie")
+# ...or has one of these as a whole word of its name (`key`, `pro[pwd]`, but not `monkey`)
+_SECRET_WORDS = frozenset({"key", "pwd", "pass", "auth", "hash", "sha1", "sid", "signature"})
+_NAME_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def _decoded(name: str) -> str:
+    """The name as the API's parser reads it (one percent-decoding, `+` as space), decoded again
+    while that changes it: a doubly encoded name is redacted too, whatever the parser made of it."""
+    for _ in range(3):
+        decoded = unquote_plus(name, errors="replace")
+        if decoded == name:
+            break
+        name = decoded
+    return name.lower()
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a query or form parameter named `name` (raw or percent-encoded, any case, brackets
+    raw or encoded) carries a secret."""
+    decoded = _decoded(name)
+    return bool(_SECRET_IN_NAME.search(decoded)) or any(w in _SECRET_WORDS for w in _NAME_WORDS.findall(decoded))
+
+
+def redact_query(query: str) -> str:
+    """A query string or form body with the value of every parameter whose decoded name is a
+    secret replaced by `***`; the rest stays as sent. Pairs split as the API's parser splits them
+    (`&`, and a raw `?` inside a query); a secret's value is redacted up to the next `&`, so a raw
+    `?` in a password hides its end too."""
+    if not query:
+        return query
+    chunks = query.split("&")
+    for index, chunk in enumerate(chunks):
+        parts = chunk.split("?")
+        for position, part in enumerate(parts):
+            name, equals, _ = part.partition("=")
+            if equals and is_secret_name(name):
+                chunks[index] = "?".join([*parts[:position], f"{name}={REDACTED}"])
+                break
+    return "&".join(chunks)
+
+
+# Everything outside printable ASCII is looked at; of that, only what is not printable is escaped,
+# so accented names and other printable text stay readable.
+_MAYBE_UNSAFE = re.compile(r"[^\x20-\x7e]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char.isprintable():
+        return char
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape_controls(text: str) -> str:
+    r"""Line breaks (LF as `\n`, CR as `\r`, U+2028 as `\u2028`...), other control characters, terminal
+    escape sequences and invisible format characters written as escapes: the text stays on one line."""
+    return _MAYBE_UNSAFE.sub(_escape_char, text)
+
+
+CONTINUATION = "| "
+
+
+def _continuation_lines(text: str) -> str:
+    """A traceback (or stack) keeps its lines, each escaped and prefixed with `| `: a line break an
+    exception message copied from a request can only start another `| ` line, never a log line."""
+    return "\n".join(CONTINUATION + escape_controls(line) for line in text.split("\n"))
+
+
 class RedactingFilter(logging.Filter):
+    """Redacts secrets and escapes control characters in the message, the traceback and the stack
+    of every record its handler writes, whichever logger (ours, Uvicorn's, a library's) made it."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        record.msg = redact(message)
+        record.msg = escape_controls(redact(message))
         record.args = ()
         if record.exc_info and record.exc_info[1] is not None:
             # the traceback is rendered later from exc_info; render and redact it now instead
             formatter = logging.Formatter()
-            record.exc_text = redact(formatter.formatException(record.exc_info))
+            record.exc_text = _continuation_lines(redact(formatter.formatException(record.exc_info)))
             record.exc_info = None
+        elif record.exc_text and not record.exc_text.startswith(CONTINUATION):
+            record.exc_text = _continuation_lines(redact(record.exc_text))
+        if record.stack_info and not record.stack_info.startswith(CONTINUATION):
+            record.stack_info = _continuation_lines(redact(record.stack_info))
         return True
 
 

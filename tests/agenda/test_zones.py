@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -235,3 +236,116 @@ def test_transitions_helper_finds_dst() -> None:
     assert utc(2026, 3, 29, 1, 0) in paris
     assert utc(2026, 10, 25, 1, 0) in paris
     assert transitions("UTC") == (LO,)
+
+
+# -- the extremes: any stored instant renders, no input overflows ----------------------------------------
+
+EXTREME_ZONES = [*ZONES, "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Asia/Kathmandu"]
+INT64 = 2**63 - 1
+WALL = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
+FIRST_UTC = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())  # what datetime represents, in UTC
+LAST_UTC = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.integers(-INT64 - 1, INT64),
+        st.integers(FIRST_UTC - 2 * 86400, FIRST_UTC + 2 * 86400),
+        st.integers(LAST_UTC - 2 * 86400, LAST_UTC + 2 * 86400),
+        st.integers(FIRST_UTC, LAST_UTC),
+    ),
+    st.sampled_from(EXTREME_ZONES),
+)
+def test_any_stored_instant_renders_in_any_zone(ts: int, name: str) -> None:
+    """A list must never fail on stored data: every 64-bit instant has a wall clock in every zone, in
+    the form clients parse; where datetime can say it, it is datetime's, else the nearest bound."""
+    z = zone(name)
+    text = z.format(ts)
+    assert re.fullmatch(WALL, text), text
+    shown = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # a real date of four-digit year
+    try:
+        expected = datetime.fromtimestamp(ts, ZoneInfo(name)).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, ValueError, OSError):
+        # beyond datetime: the bound, or within its day with the zone's nearest known offset
+        assert text[:10] == ("0001-01-01" if ts < 0 else "9999-12-31"), text
+    else:
+        assert text == expected.rjust(19, "0")  # strftime writes year 1 as '1'
+    iso = z.format_iso(ts)
+    assert iso.startswith(text.replace(" ", "T"))
+    assert datetime.fromisoformat(iso).replace(tzinfo=None) == shown
+    assert z.format_xml(ts) == iso
+    assert isinstance(z.offset(ts), int)
+    assert z.local_datetime(ts).year in range(1, 10000)
+
+
+@pytest.mark.parametrize(
+    ("name", "ts", "text"),
+    [
+        # stored before any range was enforced, then the group moved east: the wall clock is past 9999
+        ("Pacific/Kiritimati", int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()), "9999-12-31 23:59:59"),
+        ("Pacific/Kiritimati", int(datetime(9999, 12, 31, 9, 0, tzinfo=UTC).timestamp()), "9999-12-31 23:00:00"),
+        ("Etc/GMT+12", int(datetime(1, 1, 1, 5, 0, tzinfo=UTC).timestamp()), "0001-01-01 00:00:00"),
+        ("Etc/GMT+12", int(datetime(1, 1, 1, 13, 0, tzinfo=UTC).timestamp()), "0001-01-01 01:00:00"),
+        ("Europe/Paris", -(2**63), "0001-01-01 00:00:00"),
+        ("Europe/Paris", 2**63 - 1, "9999-12-31 23:59:59"),
+        ("UTC", int(datetime(2150, 6, 1, 12, 0, tzinfo=UTC).timestamp()), "2150-06-01 12:00:00"),
+    ],
+)
+def test_extreme_instants_examples(name: str, ts: int, text: str) -> None:
+    assert zone(name).format(ts) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01",
+        "0001-01-01T00:00:00+14:00",  # an instant before year 1 in UTC
+        "9999-12-31T23:59:59-12:00",  # an instant after 9999 in UTC
+        "9999-12-31 23:59:59",
+    ],
+)
+def test_parse_never_overflows(text: str) -> None:
+    """Without a range the edges of datetime are refused as WallTimeError (a 400), not an overflow."""
+    for name in ("Pacific/Kiritimati", "Etc/GMT+12", "Europe/Paris"):
+        try:
+            ts = zone(name).parse(text)
+        except WallTimeError:
+            continue
+        assert FIRST_UTC - 86400 <= ts <= LAST_UTC + 86400
+
+
+@pytest.mark.parametrize(
+    ("text", "years", "ok"),
+    [
+        ("1900-01-01 00:00:00", (1900, 2200), True),
+        ("2200-12-31 23:59:59", (1900, 2200), True),
+        ("2200-12-31T23:59:59-12:00", (1900, 2200), True),  # the year as written is what counts
+        ("1900-01-01T00:00:00+14:00", (1900, 2200), True),
+        ("1899-12-31 23:59:59", (1900, 2200), False),
+        ("2201-01-01", (1900, 2200), False),
+        ("0001-01-01 00:00:00", (1900, 2200), False),
+        ("9999-12-31T23:59:59-12:00", (1900, 2200), False),
+        ("1850-05-01", (1800, 2200), True),
+        ("1799-12-31", (1800, 2200), False),
+    ],
+)
+def test_parse_years(text: str, years: tuple[int, int], ok: bool) -> None:
+    z = zone("Pacific/Kiritimati")
+    if ok:
+        assert z.format(z.parse(text, years))  # and it renders
+    else:
+        with pytest.raises(WallTimeError, match=f"years {years[0]} to {years[1]}"):
+            z.parse(text, years)
+
+
+@pytest.mark.parametrize("offset", ["+14:00", "-12:00", "+05:45", "-03:30", "+18:00", "Z"])
+def test_real_offsets_are_read(offset: str) -> None:
+    ts = zone("Europe/Paris").parse(f"2026-07-15T10:00:00{offset}")
+    assert zone("UTC").parse(zone("UTC").format_iso(ts)) == ts
+
+
+@pytest.mark.parametrize("offset", ["+19:00", "-24:00", "+05:60", "+99:99"])
+def test_impossible_offsets_are_refused(offset: str) -> None:
+    with pytest.raises(WallTimeError, match="offset"):
+        zone("Europe/Paris").parse(f"2026-07-15T10:00:00{offset}")

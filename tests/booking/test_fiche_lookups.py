@@ -9,6 +9,7 @@ from pathlib import Path
 from openrdv.booking.book import FICHE_BY_EMAIL, FICHE_OF_ACCOUNT
 from openrdv.db.engine import Database
 from openrdv.migrations import upgrade
+from openrdv.resources.fiches import OTHER_FICHE_WITH_EMAIL
 
 
 def _plan(db: Database, sql: str, params: tuple[object, ...]) -> list[str]:
@@ -25,5 +26,9 @@ def test_lookups_use_their_indexes_with_the_statistics_of_an_empty_database(tmp_
             "SEARCH fiches USING INDEX ix_fiches_email (group_id=? AND <expr>=?)"
         ]
         assert _plan(db, FICHE_OF_ACCOUNT, (7, 1)) == ["SEARCH fiches USING INDEX ix_fiches_account_id (account_id=?)"]
+        # an account's fiche may not take another customer's e-mail: the check of every such write
+        assert _plan(db, OTHER_FICHE_WITH_EMAIL, (1, "a@example.org", 5)) == [
+            "SEARCH fiches USING INDEX ix_fiches_email (group_id=? AND <expr>=?)"
+        ]
     finally:
         db.close()

@@ -63,3 +63,17 @@ def test_steady_spans_are_most_of_them() -> None:
     table = steady_offsets(zone("Europe/Paris"))
     assert sum(entry is None for entry in table) < len(table) / 10
     assert all(entry is None for entry in table[:1])  # the span that begins before 1900
+
+
+@pytest.mark.parametrize("name", [*ZONES, "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_inlined_wall_clock_renders_any_stored_instant(name: str) -> None:
+    """A streamed list never fails on a stored instant, however far (rows written before the year
+    ranges, then the group's zone changed): the inlined path hands them to Zone.format, which clamps."""
+    fast = inlined(name)
+    far = [-(2**63), 2**63 - 1, -62135596800 - 1, -62135596800, -62135596800 + 43200, 253402300799,
+           253402300799 - 50400, 253402300799 + 1, 10**15, -(10**15)]
+    for ts in far:
+        text = fast(ts)
+        assert text is not None and len(text) == 19 and text == zone(name).format(ts), (name, ts, text)
+    assert fast(2**63 - 1) == "9999-12-31 23:59:59"
+    assert fast(-(2**63)) == "0001-01-01 00:00:00"

@@ -17,6 +17,9 @@ Servers run with ``OPENRDV_LOGIN_ATTEMPTS=1000`` unless the test's env says othe
 the suite comes from 127.0.0.1, failed logins are counted per client address in the (shared) database,
 and the default allowance would let unrelated tests throttle each other. Throttling itself is tested
 on dedicated servers, with requests from other loopback addresses (``login(..., local_address=...)``).
+Likewise ``OPENRDV_RATE_LIMIT=1000000``: the suite sends thousands of requests a minute with one API key
+from one address; the limiter still runs (and sets its headers) on every request. test_rate_limits.py
+tests the limits on servers of its own.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ _VENV_CLI = REPO / ".venv" / "bin" / "openrdv"
 OPENRDV_CLI = str(_VENV_CLI if _VENV_CLI.exists() else Path(sys.executable).with_name("openrdv"))
 POSTGRES_ENV = "OPENRDV_TEST_POSTGRES"
 START_TIMEOUT = 20.0
-SHARED_SERVER_ENV = {"OPENRDV_LOGIN_ATTEMPTS": "1000"}
+SHARED_SERVER_ENV = {"OPENRDV_LOGIN_ATTEMPTS": "1000", "OPENRDV_RATE_LIMIT": "1000000"}
 
 _unique = itertools.count(1)
 

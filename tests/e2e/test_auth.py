@@ -366,31 +366,112 @@ def new_pro(server: RunningServer, tenant: Tenant) -> tuple[str, str]:
     return email, password
 
 
-def test_login_throttled_per_email(server: RunningServer, writable: Tenant, start_server: StartServer) -> None:
+def test_login_throttled_per_email_and_address(server: RunningServer, writable: Tenant,
+                                               start_server: StartServer) -> None:
     limited = start_server({"OPENRDV_LOGIN_ATTEMPTS": "3"})
     email, password = new_pro(server, writable)
     other_email, other_password = new_pro(server, writable)
     address = other_address()
     for n in range(3):
         assert login(limited, email, f"wrong-password-{n}", local_address=address).status_code == 401
+    # the guesser's address is refused for this e-mail, the right password too: it learns nothing more
     check_429(login(limited, email, sha1_hex(password), local_address=address))
-    check_429(login(limited, email, sha1_hex(password), local_address=other_address()))  # from anywhere
     with limited.client(transport=httpx.HTTPTransport(local_address=address)) as client:
         basic = client.get(f"/groups/{writable.group_id}/pros", params={"apikey": limited.apikey},
                            auth=(email, password))
     check_429(basic)
-    # another e-mail from the same address is not throttled by it
+    # from anywhere else a wrong password is 429 too, but the user's right one gets in
+    elsewhere = other_address()
+    check_429(login(limited, email, "wrong-password-x", local_address=elsewhere))
+    assert login(limited, email, sha1_hex(password), local_address=elsewhere).status_code == 200
+    # another e-mail from the guesser's address is not throttled by it
     assert login(limited, other_email, sha1_hex(other_password), local_address=address).status_code == 200
 
 
-def test_login_throttled_per_client_address(server: RunningServer, writable: Tenant,
-                                            start_server: StartServer) -> None:
+def test_failures_with_made_up_emails_from_one_address_lock_no_one_out(
+    server: RunningServer, writable: Tenant, start_server: StartServer
+) -> None:
+    """Behind a reverse proxy every client has the proxy's address: one client's failures must not
+    make everyone's right password answer 429."""
     limited = start_server({"OPENRDV_LOGIN_ATTEMPTS": "2"})
     email, password = new_pro(server, writable)
     address = other_address()
-    for _ in range(2 * 5):  # the address allowance is five times the per-e-mail one
+    for _ in range(2 * 20):  # the address allowance: 20 times the per-e-mail one
         ghost = f"{unique('ghost')}@e2e.example.org"
         assert login(limited, ghost, "wrong-password", local_address=address).status_code == 401
-    check_429(login(limited, email, sha1_hex(password), local_address=address))
-    # the same user from another address is let in
+    check_429(login(limited, f"{unique('ghost')}@e2e.example.org", "wrong-password", local_address=address))
+    # a right password from the same address: a login and an HTTP Basic request
+    assert login(limited, email, sha1_hex(password), local_address=address).status_code == 200
+    with limited.client(transport=httpx.HTTPTransport(local_address=address)) as client:
+        basic = client.get(f"/groups/{writable.group_id}/pros", params={"apikey": limited.apikey},
+                           auth=(email, password))
+    assert basic.status_code == 200, basic.text
+    # and from another address as well
     assert login(limited, email, sha1_hex(password), local_address=other_address()).status_code == 200
+
+
+def test_a_trusted_proxy_names_the_client(server: RunningServer, writable: Tenant,
+                                          start_server: StartServer) -> None:
+    proxied = start_server({"OPENRDV_TRUSTED_PROXIES": "127.0.0.1", "OPENRDV_LOGIN_ATTEMPTS": "2"})
+    email, password = new_pro(server, writable)
+
+    def attempt(given: str, forwarded_for: str, local_address: str = "127.0.0.1") -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=local_address)
+        with proxied.client(transport=transport, headers={"X-Forwarded-For": forwarded_for}) as client:
+            return client.post("/sessions/login.json",
+                               params={"apikey": proxied.apikey, "pro[email]": email, "pro[password]": given})
+
+    guesser, user = "198.51.100.17", "198.51.100.18"
+    for n in range(2):  # whatever the guesser puts left of its address is its own invention
+        assert attempt(f"wrong-password-{n}", f"203.0.113.{n}, {guesser}").status_code == 401
+    check_429(attempt(sha1_hex(password), guesser))
+    check_429(attempt(sha1_hex(password), f"203.0.113.9, {guesser}"))
+    # another client behind the same proxy is another address
+    assert attempt(sha1_hex(password), user).status_code == 200
+    # from a peer that is not a trusted proxy the header is ignored: the peer is the client
+    untrusted = other_address()
+    for n in range(2):
+        assert attempt(f"wrong-password-{n}", f"203.0.113.{10 + n}", untrusted).status_code == 401
+    check_429(attempt(sha1_hex(password), user, untrusted))
+    log = proxied.log_text()
+    assert f"{guesser} POST /api/v1/sessions/login.json" in log
+    assert f"{user} POST /api/v1/sessions/login.json" in log
+    assert f"{untrusted} POST /api/v1/sessions/login.json" in log
+    assert "203.0.113." not in log and "127.0.0.1 POST" not in log
+
+
+# -- hardening ---------------------------------------------------------------------------------------
+def test_a_sandbox_session_is_refused_by_a_production_server(server: RunningServer, tenant: Tenant,
+                                                             start_server: StartServer) -> None:
+    production = start_server({"OPENRDV_ENVIRONMENT": "production"})  # the same database
+    token = login_token(server, tenant.email, sha1_hex(tenant.password))
+    assert get_pros(server, tenant.group_id, headers=cookie(token)).status_code == 200
+    assert_401(get_pros(production, tenant.group_id, headers=cookie(token)), "sandbox", "production")
+    production_key = server.new_apikey("production")["key"]
+    assert_401(get_pros(production, tenant.group_id, params={"apikey": production_key}, headers=cookie(token)),
+               "sandbox")
+    assert get_pros(production, tenant.group_id, params={"apikey": production_key},
+                    auth=tenant.auth).status_code == 200
+    assert get_pros(server, tenant.group_id, headers=cookie(token)).status_code == 200
+
+
+def test_one_email_names_one_user(server: RunningServer, writable: Tenant) -> None:
+    email, password = f"{unique('customer')}@e2e.example.org", "account-password-1"
+    with server.client() as client:
+        account = client.post("/accounts.json", params={"apikey": server.apikey},
+                              json={"account": {"email": email, "password": password, "group_id": writable.group_id}})
+        assert account.status_code == 201, account.text
+        taken = client.post("/accounts.json", params={"apikey": server.apikey},
+                            json={"account": {"email": writable.email.upper(), "password": password,
+                                              "group_id": writable.group_id}})
+    assert "already used" in error_of(taken, 400)
+    assert taken.json()["code"] == 11
+    with server.client(auth=writable.auth, params={"apikey": server.apikey}) as client:
+        pro = client.post(f"/groups/{writable.group_id}/pros", json={"pro": {"email": email.upper(),
+                                                                             "password": "pro-password-1"}})
+    error_of(pro, 400)
+    assert list(pro.json()["errors"]) == ["email"], pro.json()
+    with server.client(auth=(email, password)) as client:  # the account's Basic login still names it
+        itself = client.get(f"/accounts/{account.json()['id']}.json", params={"apikey": server.apikey})
+    assert itself.status_code == 200, itself.text
+    assert itself.json()["email"] == email

@@ -4,11 +4,14 @@ how a pro's booking finds, creates or updates the customer's fiche and picks a c
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 from .booking_helpers import (
     assert_refused,
     at,
     build_shop,
+    count_rows,
     create,
     error_body,
     ok,
@@ -329,3 +332,139 @@ def test_a_customer_books_only_offered_starts_while_a_pro_may_book_any_free_time
     with shop.pro() as pro:
         fiche = shop.new_fiche()
         ok(shop.book(pro, at(monday, "10:10"), fiche={"id": fiche["id"]}), 201)
+
+
+def _fiches_of(server: RunningServer, group_id: int, email: str) -> int:
+    return count_rows(
+        server, "SELECT count(*) FROM fiches WHERE group_id = ? AND lower(email) = lower(?)", (group_id, email)
+    )
+
+
+def test_11_an_account_never_takes_another_customers_email(server: RunningServer) -> None:
+    shop = build_shop(server, capacity=3)
+    monday = shop.first_day
+    known = shop.new_fiche(email=f"{unique('known')}@e2e.example.org")
+    # the account registered with the address of a customer the business already has: its first booking
+    # would make a twin of that customer (or hand it that customer's fiche): refused, nothing written
+    namesake = register(server, shop.group_id, email=known["email"].upper())
+    with namesake.client() as client:
+        body = assert_refused(shop.book(client, at(monday, "09:00"), fiche={}), 11)
+        assert known["email"] in body["error"].lower()
+        assert "fiche[email]" in body["errors"], body
+        assert ok(client.get(shop.path("fiches")))["totalRecords"] == 0
+        # with an address of its own it books, on a fiche of its own
+        own_email = f"{unique('own')}@e2e.example.org"
+        booked = ok(shop.book(client, at(monday, "09:00"), fiche={"email": own_email}), 201)
+        assert booked["fiche_id"] != known["id"] and booked["fiche"]["email"] == own_email
+    # an account giving another customer's address in its first booking's fiche fields
+    other = register(server, shop.group_id)
+    with other.client() as client:
+        assert_refused(shop.book(client, at(monday, "10:00"), fiche={"email": " " + known["email"].title()}), 11)
+        assert ok(client.get(shop.path("fiches")))["totalRecords"] == 0
+        # once it has its fiche, neither a booking nor a PUT moves that fiche to the other customer's address
+        own = ok(shop.book(client, at(monday, "10:00"), fiche={}), 201)["fiche_id"]
+        assert_refused(shop.book(client, at(monday, "11:00"), fiche={"email": known["email"]}), 11)
+        assert_refused(shop.book(client, at(monday, "11:00"), fiche={"id": own, "email": known["email"]}), 11)
+        put = client.put(shop.path(f"fiches/{own}"), json={"fiche": {"email": known["email"], "firstname": "X"}})
+        body = assert_refused(put, 11)
+        assert "email" in body["errors"] and known["email"] in body["error"].lower(), body
+        fiche = ok(client.get(shop.path(f"fiches/{own}")))
+        assert fiche["email"].lower() == other.email.lower() and fiche["firstname"] != "X"
+        # its own fiche's other fields, and an address nobody has, change as before
+        new_email = f"{unique('moved')}@e2e.example.org"
+        changed = ok(client.put(shop.path(f"fiches/{own}"), json={"fiche": {"email": new_email, "firstname": "Y"}}))
+        assert (changed["email"], changed["firstname"]) == (new_email, "Y")
+    assert _fiches_of(server, shop.group_id, known["email"]) == 1
+    with shop.pro() as pro:
+        # the customer the business knows by that address is still the one its e-mail finds, untouched
+        found = ok(shop.book(pro, at(monday, "11:00"), fiche={"email": known["email"]}), 201)
+        assert found["fiche_id"] == known["id"]
+        assert [r["start"] for r in shop.appointments(pro) if r["fiche_id"] == known["id"]] == [at(monday, "11:00")]
+        # a pro may still give a fiche any address (the business knows its customers)
+        mine = shop.new_fiche()
+        ok(pro.put(shop.path(f"fiches/{mine['id']}"), json={"fiche": {"email": known["email"]}}))
+
+
+def _without(value: object, *ids: int) -> str:
+    """A response body with the ids it was asked about blanked out: what else it says must be equal."""
+    text = json.dumps(value, sort_keys=True)
+    for number in ids:
+        text = re.sub(rf"\b{number}\b", "ID", text)
+    return text
+
+
+def test_private_catalogue_items_look_unknown_online(server: RunningServer) -> None:
+    shop = build_shop(server)
+    monday = shop.first_day
+    other_shop = build_shop(server)
+    private_calendar = shop.add_calendar("Backroom", publicname="")
+    deleted_calendar = shop.add_calendar("Gone")
+    private_service = shop.add_intervention(publicname="", calendar_ids=[shop.calendar_id])
+    with shop.pro() as pro:
+        ok(pro.delete(shop.path(f"calendars/{deleted_calendar}")))
+        private_set = create(pro, shop.path("calendarsets"), "calendarset", {"name": "Staff only", "publicname": ""})
+        hidden_set = create(pro, shop.path("interventionsets"), "interventionset", {"name": "Hidden", "publicname": ""})
+    in_private_set = shop.add_calendar("Public, in a private set", calendarset_id=private_set["id"])
+    in_hidden_set = shop.add_intervention(
+        publicname="Shown", interventionset_id=hidden_set["id"], calendar_ids=[shop.calendar_id]
+    )
+    unknown = 987654321
+    calendars = {"unknown": unknown, "another group's": other_shop.calendar_id, "private": private_calendar,
+                 "deleted": deleted_calendar}
+    services = {"unknown": unknown, "another group's": other_shop.intervention_id, "private": private_service,
+                "in a private set": in_hidden_set}
+    customer = register(server, shop.group_id)
+    with customer.client() as account, shop.anonymous() as web:
+        booking = {
+            name: shop.book(account, at(monday, "09:00"), calendar_id=calendar, fiche={})
+            for name, calendar in calendars.items()
+        }
+        booking_services = {
+            name: shop.book(account, at(monday, "09:00"), intervention_ids=[service], fiche={})
+            for name, service in services.items()
+        }
+        for client in (account, web):
+            slots = {
+                f"{param} {name}": shop.slots(client, monday, **{param: calendar})
+                for name, calendar in calendars.items()
+                for param in ("calendar_id", "calendar_ids[]")
+            }
+            slots |= {
+                f"calendarset_ids[] {name}": shop.slots(client, monday, **{"calendarset_ids[]": calendarset})
+                for name, calendarset in {"unknown": unknown, "private": private_set["id"]}.items()
+            }
+            slot_services = {
+                name: shop.slots(client, monday, **{"intervention_ids[]": service})
+                for name, service in services.items()
+            }
+            for name, response in slots.items():
+                # one answer whatever the item: no slots, and nothing that tells a private item exists
+                expected = slots[name.split(" ")[0] + " unknown"]
+                assert response.status_code == expected.status_code == 200, (name, response.text)
+                asked = [unknown, *calendars.values(), private_set["id"]]
+                assert _without(response.json(), *asked) == _without(expected.json(), *asked), name
+                assert response.json()["availabletimeslots"] == [], name
+            for name, response in slot_services.items():
+                assert error_body(response, 400)["error"] == error_body(slot_services["unknown"], 400)["error"].replace(
+                    str(unknown), str(services[name])
+                ), name
+    for name, response in booking.items():
+        body = error_body(response, 400)
+        assert "code" not in body, (name, body)  # not a NotAvailable refusal: an unknown calendar
+        assert _without(body, calendars[name]) == _without(error_body(booking["unknown"], 400), unknown), name
+    for name, response in booking_services.items():
+        body = error_body(response, 400)
+        assert _without(body, services[name]) == _without(error_body(booking_services["unknown"], 400), unknown), name
+    with shop.pro() as pro:
+        assert shop.appointments(pro) == []
+        # the business itself still sees and books them all
+        seen = shop.slots_ok(pro, monday, **{"calendarset_ids[]": private_set["id"]})
+        assert seen["calendar_ids"] == [in_private_set] and seen["availabletimeslots"], seen
+        for service in (private_service, in_hidden_set):
+            assert shop.slots_ok(pro, monday, **{"intervention_ids[]": service})["availabletimeslots"], service
+        fiche = shop.new_fiche()
+        ok(shop.book(pro, at(monday, "09:00"), calendar_id=private_calendar, fiche={"id": fiche["id"]}), 201)
+        ok(shop.book(pro, at(monday, "10:00"), intervention_ids=[private_service], fiche={"id": fiche["id"]}), 201)
+    # a public calendar of a private set is still bookable online, chosen by its own id
+    with customer.client() as account:
+        ok(shop.book(account, at(monday, "11:00"), calendar_id=in_private_set, fiche={}), 201)

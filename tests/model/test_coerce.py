@@ -18,6 +18,7 @@ from openrdv.model.coerce import (
     to_bool,
     to_datetime,
     to_float,
+    to_id,
     to_id_list,
     to_int,
     to_json_text,
@@ -312,3 +313,35 @@ def test_to_json_text() -> None:
     assert to_json_text("x" * 10, "pendingRdv", max_length=10) == "x" * 10
     refused(to_json_text, "x" * 11, field="pendingRdv", max_length=10)
     refused(to_json_text, {"k": "x" * 20}, field="pendingRdv", max_length=10)
+
+
+# -- ids and dates at the edges (8, 7) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("0", 0), (0, 0), ("1", 1), (MAX_INT, MAX_INT), (str(MAX_INT), MAX_INT)]
+)
+def test_to_id_accepts_zero_for_none_and_int64(value: Any, expected: int) -> None:
+    assert to_id(value, "f") == expected
+
+
+@pytest.mark.parametrize("value", ["-1", -1, str(MAX_INT + 1), MAX_INT + 1, "9223372036854775808.0", "1e19", "x", None])
+def test_to_id_refuses_beyond_int64_and_negatives(value: Any) -> None:
+    refused(to_id, value)
+
+
+@pytest.mark.parametrize("value", [str(2**63), -(2**63), "99999999999999999999999", 2**64, "9.3e18"])
+def test_every_integer_beyond_int64_is_a_400_not_a_driver_overflow(value: Any) -> None:
+    assert "out of range" in refused(to_int, value).message
+    assert "out of range" in refused(to_optional_id, value).message
+    refused(to_id_list, [1, value])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0001-01-01", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "1899-12-31 23:59:59", "2201-01-01"],
+)
+def test_to_datetime_years(text: str) -> None:
+    exc = refused(to_datetime, text, field="start", zone=zone("Pacific/Kiritimati"), years=(1900, 2200))
+    assert "years 1900 to 2200" in exc.message
+    assert to_datetime("2200-12-31 23:59:59", "start", zone("Pacific/Kiritimati"), (1900, 2200)) is not None

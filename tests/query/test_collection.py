@@ -24,7 +24,7 @@ from openrdv.query.collection import (
     filter_value,
     parse_collection,
 )
-from openrdv.query.search import MAX_SEARCH_LENGTH
+from openrdv.query.search import MAX_ONE_LETTER_WORDS, MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, search_words
 from openrdv.registry import RESOURCES
 from openrdv.settings import Settings
 
@@ -459,3 +459,83 @@ def test_postgresql_sql_text(db: Database) -> None:
     assert sql.page_params == [3]
     asc = build_list_sql(GROUPS, 't."id"', [], [], request_for({"sort": "name"}), "ILIKE", "postgresql")
     assert 'ORDER BY t."name" ASC NULLS FIRST, t."id" ASC LIMIT ? OFFSET ?' in asc.page_sql
+
+
+# -- what a search may cost (Hardening 12) ---------------------------------------------------------------
+
+
+def test_search_words_drop_what_changes_no_result() -> None:
+    assert search_words("Jean jean JEAN") == ["jean"]
+    assert search_words("j jean e an") == ["jean"]  # each inside "jean": a row holding "jean" holds them
+    assert search_words("martin j") == ["martin", "j"]
+    assert search_words(" ".join("a" * 100)) == ["a"]
+
+
+def test_search_word_limits(db: Database) -> None:
+    studio = run(db, {"search": "studio"})
+    assert studio[0] > 0
+    assert run(db, {"search": " ".join(["STUDIO"] * 28)}) == studio
+    assert run(db, {"search": "studio s t u d i o"}) == studio
+    ten = " ".join(f"w{i}x" for i in range(MAX_SEARCH_WORDS))
+    assert run(db, {"search": ten}) == (0, [])
+    exc = refused({"search": ten + " w99x"}, "search")
+    assert f"at most {MAX_SEARCH_WORDS}" in exc.message
+    assert run(db, {"search": "studio " + " ".join("xy"[:MAX_ONE_LETTER_WORDS])}) == (0, [])
+    exc = refused({"search": "studio x y z"}, "search")
+    assert "one-letter" in exc.message
+    # the reported case: a hundred one-letter words (deep startIndex or not) is refused before any SQL
+    hundred = " ".join("abcdefghijklmnopqrstuvwxyz0123456789"[i % 36] for i in range(100))
+    refused({"search": hundred, "startIndex": "900000"}, "search", FICHES)
+    table_intact(db)
+
+
+# -- fields a profile cannot read are never a filter (Hardening 4) ------------------------------------------
+
+
+def test_a_filter_on_a_field_the_profile_cannot_read_is_refused() -> None:
+    assert filter_value(FICHES, "externid", "5", "pro") == 5
+    with pytest.raises(ValidationFailed) as info:
+        filter_value(FICHES, "externid", "5", "account")
+    assert list(info.value.errors or {}) == ["externid"]
+    assert filter_value(RESOURCES["appointments"], "fiche_id", "5", "account") == 5
+
+
+@pytest.mark.parametrize("value", ["-1", "9223372036854775808", "-9223372036854775808", "1.5", "x"])
+def test_id_filters_are_ids(value: str) -> None:
+    for resource in (RESOURCES["vevents"], RESOURCES["appointments"]):
+        for name in ("calendar_id", "fiche_id"):
+            with pytest.raises(ValidationFailed) as info:
+                filter_value(resource, name, value)
+            assert list(info.value.errors or {}) == [name]
+    assert filter_value(RESOURCES["vevents"], "fiche_id", "0") == 0  # events without a fiche
+    assert filter_value(RESOURCES["vevents"], "calendar_id", str(2**63 - 1)) == 2**63 - 1
+
+
+def test_an_account_searches_appointments_in_what_it_may_read_only(tmp_path: Any) -> None:
+    """The stored search text of vevents holds `taker` and `text`, which an account cannot read: its
+    search of appointments matches the comments alone (the one search field it may read)."""
+    database = create_db(tmp_path / "appointments.db")
+    cfg = Settings()
+    group = admin.create(database, cfg, "groups", {"name": "G"})["id"]
+    calendar = admin.create(database, cfg, "calendars", {"name": "C", "publicname": "C"}, group_id=group)["id"]
+    service = admin.create(database, cfg, "interventions", {"name": "S", "publicname": "S"}, group_id=group)["id"]
+    fiche = admin.create(database, cfg, "fiches", {"lastname": "Durand"}, group_id=group)["id"]
+    admin.create(database, cfg, "vevents", {
+        "calendar_id": calendar, "fiche_id": fiche, "intervention_id": service, "start": "2030-01-07 10:00",
+        "end": "2030-01-07 10:30", "text": "Durand", "taker": "Secretnote Martin", "comments": "Bring the X-ray",
+    }, group_id=group)
+    appointments = RESOURCES["appointments"]
+
+    def found(term: str, profile: Any) -> int:
+        request = parse_collection({"search": term}, appointments, profile, PARIS)
+        sql = build_list_sql(appointments, 't."id"', [], [], request, "LIKE", "sqlite")
+        with database.connect() as conn:
+            return int(conn.scalar(sql.count_sql, sql.count_params))
+
+    try:
+        assert found("secretnote", "pro") == 1 and found("secretnote", "account") == 0
+        assert found("secr", "account") == 0 and found("durand", "account") == 0
+        assert found("x-ray", "account") == 1 and found("BRING ray", "account") == 1
+        assert found("x-ray", "pro") == 1
+    finally:
+        database.close()

@@ -528,3 +528,34 @@ def test_parse_only_raises_validation_failed_and_sql_runs(data: Data, raw: list[
     got = select_ids(data, GROUPS, parsed)
     assert set(got) <= set(ALL)
     groups_table_intact(data)
+
+
+# -- dates at the edges (Hardening 7) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01 00:00:00", "0001-01-01", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00",
+     "1899-12-31 23:59:59", "2201-01-01"],
+)
+def test_datetime_condition_beyond_its_years_is_a_400(data: Data, value: str) -> None:
+    for op in (">", "=", "in"):
+        refused(one("created_at", op, value), "conditions[0]", GROUPS, "created_at", "years 1900 to 2200")
+    groups_table_intact(data)
+
+
+def test_datetime_condition_at_the_edges_of_its_years(data: Data) -> None:
+    assert ids(data, one("created_at", ">", "1900-01-01 00:00:00")) == [1, 2, 3, 4, 5, 7]
+    assert ids(data, one("created_at", "<", "2200-12-31T23:59:59+14:00")) == [1, 2, 3, 4, 5, 7]
+    kiritimati = zone("Pacific/Kiritimati")
+    assert ids(data, one("created_at", ">=", "1900-01-01 00:00:00"), tz=kiritimati) == [1, 2, 3, 4, 5, 7]
+
+
+def test_birthdate_conditions_take_the_birthdate_years() -> None:
+    fiches = RESOURCES["fiches"]
+    assert parse_conditions(one("birthdate", ">", "1850-01-01"), fiches, "pro", PARIS)
+    with pytest.raises(ValidationFailed) as info:
+        parse_conditions(one("birthdate", ">", "1799-12-31"), fiches, "pro", PARIS)
+    assert info.value.errors == {
+        "conditions[0]": ["value for birthdate: '1799-12-31' is out of range (years 1800 to 2200)"]
+    }

@@ -103,7 +103,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     url = "sqlite:///" + str(tmp_path_factory.mktemp("api") / "api.db")
     upgrade(url)
     db = Database(url)
-    settings = Settings(database_url=url)
+    # every request of the module comes with one key from one address: no rate limit in the way
+    # (test_rate_limits.py tests them)
+    settings = Settings(database_url=url, rate_limit=1_000_000)
     with db.connect() as conn:
         _, key = create_apikey(conn, "tests", "sandbox")
     group_a = int(admin.create(db, settings, "groups", {"name": "A", "timezone": "Europe/Paris"})["id"])

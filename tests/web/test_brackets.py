@@ -308,3 +308,10 @@ def test_an_encoded_question_mark_stays_in_its_value() -> None:
 
 def test_a_form_body_keeps_a_raw_question_mark_in_its_value() -> None:
     assert parse_form("comments=why?&x=1") == {"comments": "why?", "x": "1"}
+
+
+def test_a_too_deep_name_is_not_echoed_whole() -> None:
+    name = "a" * 5000 + "[x]" * (MAX_DEPTH + 1)
+    with pytest.raises(BracketError) as refused:
+        parse_query(name + "=1")
+    assert len(str(refused.value)) < 200 and "nested deeper" in str(refused.value)

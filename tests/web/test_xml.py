@@ -248,3 +248,29 @@ def test_parse_xml_body_only_raises_xml_body_error(data: bytes) -> None:
     except XmlBodyError:
         return
     assert isinstance(result, dict) and len(result) == 1
+
+
+def _nested(depth: int) -> bytes:
+    return b"<fiche>" + b"<a>" * (depth - 1) + b"x" + b"</a>" * (depth - 1) + b"</fiche>"
+
+
+def test_parse_xml_body_reads_32_levels() -> None:
+    value: object = parse_xml_body(_nested(32))["fiche"]
+    for _ in range(30):
+        assert isinstance(value, dict)
+        value = value["a"]
+    assert value == {"a": "x"}
+
+
+@pytest.mark.parametrize("depth", [33, 500, 5000, 300_000])
+def test_parse_xml_body_refuses_deeper_bodies_naming_the_limit(depth: int) -> None:
+    """500 levels of 8 bytes used to recurse past Python's limit: a 500 and a 236 KB traceback."""
+    with pytest.raises(XmlBodyError, match="nested deeper than 32 levels"):
+        parse_xml_body(_nested(depth))
+
+
+def test_parse_xml_body_limit_counts_depth_not_size() -> None:
+    wide = b"<fiche>" + b"<a><b><c>x</c></b></a>" * 10_000 + b"</fiche>"
+    assert len(parse_xml_body(wide)["fiche"]) == 1  # repeated keys: the last wins, as before
+    with pytest.raises(XmlBodyError, match="deeper than 3 levels"):
+        parse_xml_body(b"<a><b><c><d/></c></b></a>", max_depth=3)

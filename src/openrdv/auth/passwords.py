@@ -11,7 +11,7 @@ import hashlib
 import re
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerificationError
 
 # OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -34,27 +34,38 @@ def sha1_candidates(given: str) -> list[str]:
     return [sha1_hex(given)]
 
 
-def verify_password(stored_hash: str | None, given: str) -> bool:
-    if not stored_hash or not given:
-        return False
-    for candidate in sha1_candidates(given):
-        try:
-            if _HASHER.verify(stored_hash, candidate):
-                return True
-        except VerifyMismatchError:
-            continue
-        except (VerificationError, InvalidHashError):
-            return False
-    return False
+def argon2_verify(stored_hash: str, candidate: str) -> bool:
+    """One argon2id verification: every password check goes through here, and only here (the tests
+    count the calls to prove that a check costs the same whether the e-mail exists or not)."""
+    return _HASHER.verify(stored_hash, candidate)
 
 
 _DUMMY_HASH = _HASHER.hash("openrdv-dummy")
 
 
-def burn_verification_time() -> None:
-    """Spend what a real verification costs, so an unknown e-mail answers as slowly as a wrong
-    password (no user enumeration by timing)."""
+def _matches(stored_hash: str | None, candidate: str) -> bool:
+    """Exactly one verification, whatever is stored: a missing or unreadable hash (an account made
+    without a password) is verified against a dummy, so it costs what a real mismatch costs."""
+    target = stored_hash or _DUMMY_HASH
     try:
-        _HASHER.verify(_DUMMY_HASH, "x")
-    except VerificationError:
-        pass
+        return argon2_verify(target, candidate) and target is not _DUMMY_HASH
+    except InvalidHashError:
+        return _matches(None, candidate)
+    except VerificationError:  # VerifyMismatchError among others: the time is spent
+        return False
+
+
+def verify_password(stored_hash: str | None, given: str) -> bool:
+    """Whether `given` (plain or SHA-1 hex) is the password. A failure always costs one verification
+    per SHA-1 form `given` may stand for (two for 40 hex digits), the same as for an unknown e-mail
+    (`burn_verification_time`): timing tells nothing about which e-mails exist."""
+    for candidate in sha1_candidates(given):
+        if _matches(stored_hash, candidate):
+            return bool(given)
+    return False
+
+
+def burn_verification_time(given: str) -> None:
+    """Spend what a failed check of `given` against a real user costs, so an unknown e-mail answers
+    as slowly as a wrong password (no user enumeration by timing)."""
+    verify_password(None, given)

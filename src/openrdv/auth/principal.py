@@ -11,7 +11,7 @@ from openrdv.auth import throttle
 from openrdv.auth.apikeys import find_apikey
 from openrdv.auth.credcache import VerifiedCredentials
 from openrdv.auth.passwords import burn_verification_time, verify_password
-from openrdv.auth.sessions import find_session
+from openrdv.auth.sessions import SessionRow, find_session
 from openrdv.db.engine import Conn
 from openrdv.errors import TooManyRequests, Unauthorized
 from openrdv.model.context import Principal
@@ -64,27 +64,34 @@ class Authenticator:
     def check_password(
         self, conn: Conn, kind: UserKind, email: str, password: str, address: str, now: int
     ) -> int | None:
-        """The user's id when the password is right; throttled per e-mail and per address."""
+        """The user's id when the password is right, None when it is not (or the e-mail is unknown);
+        TooManyRequests when throttled. See auth/throttle.py: only failures at this e-mail from this
+        address may refuse a right password (cached or not); the e-mail's and the address's own
+        buckets turn a wrong answer into 429 and never lock the user out."""
         limit = self.settings.login_attempts
-        wait = throttle.retry_after(conn, email, address, limit, now)
-        if wait:
-            raise TooManyRequests(f"Too many failed logins; try again in {wait} seconds.", wait)
+        state = throttle.check(conn, email, address, limit, now)
+        if state.pair_wait:
+            # before any check, even of the cache: an exhausted guesser learns nothing more
+            raise too_many_failures(state.pair_wait)
         row = conn.one(
             f"SELECT id, password_hash, credential_version FROM {USER_TABLES[kind]} WHERE lower(email) = lower(?)",
             (email,),
         )
         if row is None:
-            burn_verification_time()
-            throttle.record_failure(conn, email, address, limit, now)
-            return None
-        user_id, stored, version = row
-        if self.verified.seen(kind, email, password, int(version or 0)):
-            return int(user_id)
-        if verify_password(stored, password):
-            self.verified.remember(kind, email, password, int(version or 0))
-            throttle.clear_failures(conn, email)
-            return int(user_id)
-        throttle.record_failure(conn, email, address, limit, now)
+            burn_verification_time(password)
+        else:
+            user_id, stored, version = row
+            right = self.verified.seen(kind, email, password, int(version or 0))
+            if not right and verify_password(stored, password):
+                self.verified.remember(kind, email, password, int(version or 0))
+                right = True
+            if right:
+                if state.own_failures:  # a write only then: a cached Basic request stays a read
+                    throttle.clear_failures(conn, email, address)
+                return int(user_id)
+        throttle.record_failure(conn, email, address, now)
+        if state.others_wait:
+            raise too_many_failures(state.others_wait)
         return None
 
     def find_user_kind(self, conn: Conn, email: str) -> UserKind:
@@ -181,6 +188,7 @@ class Authenticator:
             if session is None:
                 expired = True
             else:
+                self._check_session_apikey(session)
                 session_apikey = session.apikey_id
                 kind = "pro" if session.user_kind == "pro" else "account"
                 if session.email is not None:
@@ -199,10 +207,25 @@ class Authenticator:
             principal.apikey_id = apikey_id
         return Caller(apikey_id, principal, session_expired=expired)
 
+    def _check_session_apikey(self, session: SessionRow) -> None:
+        """A session lives by the API key it was opened with: a key of another environment (a sandbox
+        session presented to a production server sharing the database) or a revoked one ends it."""
+        if session.apikey_environment is None or session.apikey_revoked_at is not None:
+            raise Unauthorized("The API key this session was opened with has been revoked: log in again.")
+        if session.apikey_environment != self.settings.environment:
+            raise Unauthorized(
+                f"This session was opened with an API key of the {session.apikey_environment} environment; "
+                f"this server runs the {self.settings.environment} environment."
+            )
+
     def _request_apikey(self, conn: Conn, creds: Credentials) -> int | None:
         if not creds.apikey:
             return None
         return self.check_apikey(conn, creds.apikey, creds.apikey_in_body)
+
+
+def too_many_failures(wait: int) -> TooManyRequests:
+    return TooManyRequests(f"Too many failed logins; try again in {wait} seconds.", wait)
 
 
 SESSION_EXPIRED = "Your session has expired: log in again at /api/v1/sessions/login."

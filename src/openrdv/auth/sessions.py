@@ -26,6 +26,8 @@ class SessionRow:
     last_seen_at: int
     email: str | None = None  # the user's, read in the same query
     main_group_id: int | None = None
+    apikey_environment: str | None = None  # the session's API key, read in the same query too
+    apikey_revoked_at: int | None = None
 
 
 def open_session(conn: Conn, user_kind: str, user_id: int, apikey_id: int, now: int) -> str:
@@ -47,9 +49,11 @@ def find_session(conn: Conn, token: str, now: int, idle: int, maximum: int) -> S
     # the user comes with the session: one round trip instead of two (it shows on PostgreSQL)
     row = conn.one(
         "SELECT s.token_digest, s.user_kind, s.user_id, s.apikey_id, s.created_at, s.last_seen_at, "
-        "coalesce(p.email, a.email), coalesce(p.group_id, a.group_id) FROM sessions s "
+        "coalesce(p.email, a.email), coalesce(p.group_id, a.group_id), k.environment, k.revoked_at "
+        "FROM sessions s "
         "LEFT JOIN pros p ON s.user_kind = 'pro' AND p.id = s.user_id "
         "LEFT JOIN accounts a ON s.user_kind = 'account' AND a.id = s.user_id "
+        "LEFT JOIN apikeys k ON k.id = s.apikey_id "
         "WHERE s.token_digest = ?",
         (digest,),
     )

@@ -18,6 +18,7 @@ from openrdv.booking.schedule import (
     GroupRules,
     candidate_calendars,
     group_rules,
+    is_known_calendar,
     load_schedules,
     parse_time,
     requested_interventions,
@@ -32,7 +33,7 @@ from openrdv.errors import BookingRefused, NotFound, invalid
 from openrdv.model.coerce import to_bool, to_optional_id, to_str
 from openrdv.model.context import CallContext
 from openrdv.resources.appointments import APPOINTMENTS, VEVENT_INTERVENTIONS
-from openrdv.resources.fiches import FICHES
+from openrdv.resources.fiches import FICHES, refuse_another_customers_email
 from openrdv.resources.vevents import VEVENTS
 
 ONLINE_TAKER = "clicRDV"  # the taker of online bookings (MedShakeEHR skips them by it)
@@ -62,7 +63,9 @@ FICHE_OF_ACCOUNT = (
 
 def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int:
     """The customer's fiche: by id (updated with the other fields), the account's own in this group,
-    found by e-mail, or created."""
+    found by e-mail (a pro's booking only), or created. A new fiche never takes the e-mail address of
+    another customer of the group (code 11), whoever books, and an account never changes its fiche's
+    to one (FicheBehaviour.validate)."""
     fields = {k: v for k, v in given.items() if k not in ("id", "group_id")}
     fiche_id = to_optional_id(given.get("id"), "fiche[id]")
     sub = ctx.in_group(group_id, ctx.zone_for(group_id).name, params={})
@@ -94,6 +97,9 @@ def resolve_fiche(ctx: CallContext, group_id: int, given: dict[str, Any]) -> int
         values.update(group_id=group_id, from_web=True, account_id=ctx.account_id)
         if not (values.get("lastname") or values.get("firstname")):
             values["lastname"] = values.get("email") or "Client"
+        # the account's e-mail (or the one it gives) may be another customer's: never a twin of that
+        # customer, nor a link to its fiche (nothing proves the account owns the address)
+        refuse_another_customers_email(ctx, group_id, values.get("email") or "", name="fiche[email]")
         return insert_values(FICHES, ctx.conn, values, ctx.now)
     if not fields:
         raise invalid("fiche", "can't be blank: give fiche[id] or the customer's fiche fields")
@@ -189,9 +195,7 @@ def book_appointment(ctx: CallContext, body: dict[str, Any], xml: bool) -> dict[
         )
     if start > ctx.now + rules.max_period:
         raise BookingRefused(8, f"This time is too far ahead: book at most {rules.max_period // DAY} days ahead.")
-    if calendar_id is not None and ctx.conn.scalar(
-        "SELECT 1 FROM calendars WHERE id = ? AND group_id = ?", (calendar_id, group_id)
-    ) is None:
+    if calendar_id is not None and not is_known_calendar(ctx, group_id, calendar_id):
         raise invalid("calendar_id", f"{calendar_id} is not a calendar of this group")
     with ctx.conn.transaction():
         calendars = candidate_calendars(ctx, group_id, ids, [calendar_id] if calendar_id else None, lock=True)

@@ -14,7 +14,7 @@ from openrdv.db.engine import Conn
 from openrdv.errors import NotFound, invalid
 from openrdv.model.coerce import to_id_list
 from openrdv.model.context import CallContext
-from openrdv.resources.catalogue import PUBLIC_INTERVENTIONS
+from openrdv.resources.catalogue import PUBLIC_INTERVENTIONS, PUBLIC_SQL
 from openrdv.resources.vevents import AVAILABILITY
 
 DAY = 86400
@@ -108,12 +108,28 @@ def candidate_calendars(
     if calendarset_ids:
         sql += f' AND c."calendarset_id" IN ({", ".join("?" for _ in calendarset_ids)})'
         params += calendarset_ids
+        if not ctx.is_pro:
+            # online a private (or deleted) calendar set selects nothing, exactly like an unknown id
+            sql += ' AND c."calendarset_id" IN (SELECT t.id FROM calendarsets t WHERE ' + PUBLIC_SQL + ")"
+            params.append(False)
     sql += " ORDER BY c.id"
     if lock and ctx.conn.dialect == "postgresql":
         # every booking of a calendar locks its row first: bookings of one calendar are serialised
         sql += " FOR UPDATE"
     rows = ctx.conn.all(sql, params)
     return [CalendarRow(int(r[0]), int(r[1] or 1), int(r[2] or 15)) for r in rows]
+
+
+def is_known_calendar(ctx: CallContext, group_id: int, calendar_id: int) -> bool:
+    """Whether the group has this calendar as the caller may know it. Online (accounts and anonymous
+    callers) a private or deleted calendar is as unknown as another group's: one answer for all three,
+    so that a calendar the business keeps off line never shows, not even by a different refusal."""
+    sql = "SELECT 1 FROM calendars t WHERE t.id = ? AND t.group_id = ?"
+    params: list[Any] = [calendar_id, group_id]
+    if not ctx.is_pro:
+        sql += " AND " + PUBLIC_SQL
+        params.append(False)
+    return ctx.conn.scalar(sql, params) is not None
 
 
 def load_schedules(

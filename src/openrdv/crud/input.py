@@ -87,7 +87,8 @@ def _coerce_bool(field: Field, raw: Any, zone: Zone) -> bool:
 
 
 def _coerce_datetime(field: Field, raw: Any, zone: Zone) -> int | None:
-    return to_datetime(raw, field.name, zone)  # wall-clock input is read in the row's group zone
+    # wall-clock input is read in the row's group zone, within the field's years
+    return to_datetime(raw, field.name, zone, field.year_range)
 
 
 def _coerce_float(field: Field, raw: Any, zone: Zone) -> float | None:

@@ -165,7 +165,29 @@ def build_metadata(resources: Iterable[Resource]) -> sa.MetaData:
         sa.Column("failures", sa.BigInteger(), nullable=False),
         sa.Column("window_start", EPOCH(), nullable=False),
     )
+    rate_limits_table(metadata)
     return metadata
+
+
+def rate_limits_table(metadata: sa.MetaData) -> sa.Table:
+    """The token buckets of auth/ratelimit.py, one per API key and client address (revision 0003
+    adds it to a database made before it)."""
+    table = sa.Table(
+        "rate_limits",
+        metadata,
+        sa.Column("bucket", sa.String(128), primary_key=True),
+        sa.Column("tat", sa.BigInteger(), nullable=False),  # when the bucket is full again, epoch µs
+        sa.Column("refused", sa.Boolean(), nullable=False, server_default=sa.false()),  # the last request's fate
+    )
+    # PostgreSQL: one write a request must not wait for a WAL flush. An unlogged table writes no WAL, so
+    # its commits do not wait for the disk; a crash empties it, which only refills every bucket.
+    sa.event.listen(table, "after_create", _unlogged_on_postgresql)
+    return table
+
+
+def _unlogged_on_postgresql(table: sa.Table, connection: sa.Connection, **_: object) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text(f"ALTER TABLE {table.name} SET UNLOGGED"))
 
 
 def dialect_extras(resources: Iterable[Resource], dialect: str) -> list[str]:

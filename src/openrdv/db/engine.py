@@ -8,9 +8,11 @@ the schema and Alembic migrations.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -24,6 +26,21 @@ Dialect = Literal["sqlite", "postgresql"]
 
 class DatabaseBusy(Exception):
     """The database stayed locked longer than the busy timeout."""
+
+
+class StatementTimeout(DatabaseBusy):
+    """A statement ran longer than the statement timeout and was stopped; a transaction it was part
+    of is rolled back (or, for a read snapshot, ended) by the context that opened it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"a statement ran longer than {seconds:g} s and was stopped")
+        self.seconds = seconds
+
+
+# SQLite VM instructions between two looks at the clock of the statement timeout: ~0.1 ms of work,
+# and a Python call per 10,000 instructions costs nothing measurable
+PROGRESS_STEPS = 10_000
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
 
 
 class DatabaseURLError(ValueError):
@@ -67,12 +84,46 @@ def _to_pyformat(sql: str) -> str:
 class Conn:
     """One database connection, used by one thread at a time, with helpers over `?`-style SQL."""
 
-    def __init__(self, raw: Any, dialect: Dialect, write_lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self, raw: Any, dialect: Dialect, write_lock: threading.Lock | None = None, timeout: float = 0.0
+    ) -> None:
         self.raw = raw
         self.dialect: Dialect = dialect
         self._pg = dialect == "postgresql"
         self._depth = 0
         self._write_lock = write_lock
+        # the statement timeout in seconds (0: none). SQLite: this object's progress handler stops a
+        # statement past the deadline armed when it started; PostgreSQL: the session's statement_timeout.
+        self.timeout = timeout
+        self._deadline = math.inf
+        if timeout and not self._pg:
+            raw.set_progress_handler(self._expired, PROGRESS_STEPS)
+
+    def _expired(self) -> bool:
+        """SQLite's progress handler: true stops the running statement (SQLITE_INTERRUPT)."""
+        return time.monotonic() > self._deadline
+
+    @contextmanager
+    def _limited(self) -> Iterator[None]:
+        """One call into the engine under the statement timeout: a statement it stops is raised as
+        StatementTimeout. Outside these calls nothing is stopped (a ROLLBACK, a COMMIT)."""
+        if self.timeout and not self._pg:
+            self._deadline = time.monotonic() + self.timeout
+        try:
+            yield
+        except Exception as exc:
+            if self._stopped(exc):
+                raise StatementTimeout(self.timeout) from exc
+            raise
+        finally:
+            self._deadline = math.inf
+
+    def _stopped(self, exc: Exception) -> bool:
+        if not self.timeout:
+            return False
+        if self._pg:
+            return getattr(exc, "sqlstate", None) == QUERY_CANCELED
+        return isinstance(exc, sqlite3.OperationalError) and time.monotonic() > self._deadline
 
     @property
     def in_transaction(self) -> bool:
@@ -82,18 +133,22 @@ class Conn:
         return _to_pyformat(sql) if self._pg else sql
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        cur = self.raw.execute(self._sql(sql), params)
+        with self._limited():
+            cur = self.raw.execute(self._sql(sql), params)
         return int(cur.rowcount or 0)
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(self.raw.execute(self._sql(sql), params).fetchall())
+        with self._limited():
+            return list(self.raw.execute(self._sql(sql), params).fetchall())
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
-        row = self.raw.execute(self._sql(sql), params).fetchone()
+        with self._limited():
+            row = self.raw.execute(self._sql(sql), params).fetchone()
         return tuple(row) if row is not None else None
 
     def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = self.raw.execute(self._sql(sql), params).fetchone()
+        with self._limited():
+            row = self.raw.execute(self._sql(sql), params).fetchone()
         return None if row is None else row[0]
 
     def count_and_rows(
@@ -102,6 +157,12 @@ class Conn:
         """A collection's total and one page of it. On PostgreSQL in one statement (the count as an
         uncorrelated scalar subquery, computed once), so one round trip; a second only when the page
         is empty. SQLite, in-process, skips the page when the total says it is empty."""
+        with self._limited():
+            return self._count_and_rows(count_sql, count_params, rows_sql, rows_params, skip_rows_below)
+
+    def _count_and_rows(
+        self, count_sql: str, count_params: Params, rows_sql: str, rows_params: Params, skip_rows_below: int
+    ) -> tuple[int, list[Row]]:
         if self._pg:
             select = rows_sql.index("SELECT ") + len("SELECT ")
             combined = f"{rows_sql[:select]}({count_sql}) AS openrdv_total, {rows_sql[select:]}"
@@ -115,8 +176,9 @@ class Conn:
         return total, list(self.raw.execute(rows_sql, rows_params).fetchall())
 
     def one_dict(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
-        cur = self.raw.execute(self._sql(sql), params)
-        row = cur.fetchone()
+        with self._limited():
+            cur = self.raw.execute(self._sql(sql), params)
+            row = cur.fetchone()
         if row is None:
             return None
         return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
@@ -155,7 +217,9 @@ class Conn:
             try:
                 yield self
             except BaseException:
-                self.raw.execute("ROLLBACK")
+                # SQLite has already rolled back a write transaction whose statement it interrupted
+                if self.raw.in_transaction:
+                    self.raw.execute("ROLLBACK")
                 raise
             else:
                 self.raw.execute("COMMIT")
@@ -177,28 +241,35 @@ class Conn:
         try:
             yield self
         finally:
-            self.raw.execute("COMMIT")
+            if self.raw.in_transaction:
+                self.raw.execute("COMMIT")
 
     def insert(self, sql: str, params: Params = ()) -> int:
         """Run an INSERT … RETURNING id and give the new id."""
-        row = self.raw.execute(self._sql(sql), params).fetchone()
+        with self._limited():
+            row = self.raw.execute(self._sql(sql), params).fetchone()
         return int(row[0])
 
     def chunks(self, sql: str, params: Params = (), size: int = 1000) -> Iterator[list[Row]]:
-        """Rows in chunks, without holding the whole result in memory."""
+        """Rows in chunks, without holding the whole result in memory. The statement timeout holds
+        for each chunk (a stream of a million rows is long, each chunk's work is not)."""
         if self._pg:
             # a named (server-side) cursor keeps the result on the server: constant memory here
             with self.raw.cursor(name="openrdv_stream") as cur:
-                cur.execute(self._sql(sql), params)
+                with self._limited():
+                    cur.execute(self._sql(sql), params)
                 while True:
-                    rows = cur.fetchmany(size)
+                    with self._limited():
+                        rows = cur.fetchmany(size)
                     if not rows:
                         return
                     yield rows
         else:
-            cur = self.raw.execute(sql, params)
+            with self._limited():
+                cur = self.raw.execute(sql, params)
             while True:
-                rows = cur.fetchmany(size)
+                with self._limited():
+                    rows = cur.fetchmany(size)
                 if not rows:
                     return
                 yield rows
@@ -212,9 +283,12 @@ class Conn:
 class Database:
     """Connection source for the whole process; thread-safe."""
 
-    def __init__(self, url: str, pool_size: int = 4) -> None:
+    def __init__(self, url: str, pool_size: int = 4, statement_timeout: float = 0.0) -> None:
+        """`statement_timeout`: seconds a statement may run before it is stopped (0: no limit; the
+        server sets one, the command line and migrations do not)."""
         self.url = url
         self.dialect: Dialect = dialect_of(url)
+        self.statement_timeout = max(0.0, statement_timeout)
         self._local = threading.local()
         self._pool: Any = None
         self._all_sqlite: list[sqlite3.Connection] = []
@@ -228,11 +302,14 @@ class Database:
             from psycopg_pool import ConnectionPool
 
             conninfo = re.sub(r"^(postgresql|postgres)\+psycopg:", "postgresql:", url)
+            kwargs: dict[str, Any] = {"autocommit": True}
+            if self.statement_timeout:
+                kwargs["options"] = f"-c statement_timeout={max(1, round(self.statement_timeout * 1000))}"
             self._pool = ConnectionPool(
                 conninfo,
                 min_size=1,
                 max_size=max(2, pool_size + 2),
-                kwargs={"autocommit": True},
+                kwargs=kwargs,
                 open=True,
             )
 
@@ -247,7 +324,7 @@ class Database:
             raw.execute("PRAGMA busy_timeout=30000")
             raw.execute("PRAGMA cache_size=-4000")  # 4 MB a connection: the OS page cache does the rest
             raw.execute("PRAGMA temp_store=MEMORY")
-            conn = Conn(raw, "sqlite", self._write_lock)
+            conn = Conn(raw, "sqlite", self._write_lock, self.statement_timeout)
             self._local.conn = conn
             with self._lock:
                 self._all_sqlite.append(raw)
@@ -260,7 +337,7 @@ class Database:
             yield self._sqlite_conn()
         else:
             with self._pool.connection() as raw:
-                yield Conn(raw, "postgresql")
+                yield Conn(raw, "postgresql", timeout=self.statement_timeout)
 
     @contextmanager
     def dedicated(self) -> Iterator[Conn]:
@@ -269,12 +346,12 @@ class Database:
             raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             raw.execute("PRAGMA busy_timeout=30000")
             try:
-                yield Conn(raw, "sqlite")
+                yield Conn(raw, "sqlite", timeout=self.statement_timeout)
             finally:
                 raw.close()
         else:
             with self._pool.connection() as raw:
-                yield Conn(raw, "postgresql")
+                yield Conn(raw, "postgresql", timeout=self.statement_timeout)
 
     def refresh_statistics(self) -> None:
         """SQLite: ANALYZE on a sample (1,000 rows an index): 10 ms at a million fiches and vevents.

@@ -52,7 +52,16 @@ def to_int(value: Any, name: str) -> int:
     else:
         raise invalid(name, f"must be an integer, got {type(value).__name__}")
     if abs(result) > MAX_INT:
-        raise invalid(name, "is out of range")
+        # beyond a 64-bit column: the driver would overflow (SQLite) or the engine refuse (PostgreSQL)
+        raise invalid(name, f"is out of range (-{MAX_INT} to {MAX_INT})")
+    return result
+
+
+def to_id(value: Any, name: str) -> int:
+    """An id to match on: 1 to 2**63-1, or 0 for 'none' (rows without one)."""
+    result = to_int(value, name)
+    if result < 0:
+        raise invalid(name, f"must be an id (1 to {MAX_INT}), or 0 for none")
     return result
 
 
@@ -153,14 +162,15 @@ def to_id_list(value: Any, name: str, max_items: int = 1000) -> list[int]:
     return result
 
 
-def to_datetime(value: Any, name: str, zone: Zone) -> int | None:
+def to_datetime(value: Any, name: str, zone: Zone, years: tuple[int, int] | None = None) -> int | None:
+    """A wall-clock (or offset) datetime text in `zone` → epoch seconds; `years` bounds the year."""
     if value is None:
         return None
     if isinstance(value, str):
         if value.strip() == "":
             return None
         try:
-            return zone.parse(value)
+            return zone.parse(value, years)
         except WallTimeError as exc:
             raise invalid(name, str(exc)) from None
     raise invalid(name, f"must be a date and time 'YYYY-MM-DD HH:MM:SS', got {value!r}")

@@ -35,6 +35,10 @@ class Kind(enum.Enum):
 
 
 TEXT_KINDS = frozenset({Kind.STR, Kind.TEXT, Kind.JSON})
+# The years a datetime field accepts when its declaration states none (writes and conditions alike):
+# beyond them a date is a typo or a probe, and the instants stay far inside what every engine,
+# datetime and the zone tables represent.
+DATETIME_YEARS = (1900, 2200)
 
 @dataclass(frozen=True)
 class HiddenColumn:
@@ -81,6 +85,12 @@ class Field:
     # nearly every row holds the default (the custom columns a group has not configured): a
     # streamed list reads such fields packed together in one column (crud/streamed.py)
     usually_default: bool = False
+    # DATETIME: the first and last year a write or a condition may name (DATETIME_YEARS when None)
+    years: tuple[int, int] | None = None
+    # For the account profile, readable only in the groups this SQL selects (its one `?` bound to
+    # the field's name): a custom column shows online only where its group's customfields say so.
+    # Sort and conditions on it are refused where the caller's rows lie in another group.
+    account_groups_sql: str | None = None
     doc: str = ""
 
     @property
@@ -96,6 +106,10 @@ class Field:
 
     def can_write(self, profile: Profile) -> bool:
         return "w" in (self.pro if profile == "pro" else self.account)
+
+    @property
+    def year_range(self) -> tuple[int, int]:
+        return self.years or DATETIME_YEARS
 
     @property
     def nullable(self) -> bool:

@@ -11,12 +11,18 @@ from typing import Any
 from openrdv.agenda.zones import Zone
 from openrdv.db.sql import quote
 from openrdv.errors import invalid
-from openrdv.model.coerce import scalar_param, to_bool, to_id_list, to_int, to_str
+from openrdv.model.coerce import scalar_param, to_bool, to_id, to_id_list, to_int, to_str
 from openrdv.model.declaration import Field, Kind, Profile, Resource
 from openrdv.query import fulltext, range_counts
 from openrdv.query.conditions import Condition, condition_sql, parse_conditions
 from openrdv.query.fastpath import FastSql, ListQuery, Sql
-from openrdv.query.search import MAX_SEARCH_LENGTH, search_words, word_like_sql
+from openrdv.query.search import (
+    MAX_SEARCH_LENGTH,
+    search_problem,
+    search_words,
+    word_in_fields_sql,
+    word_like_sql,
+)
 
 DEFAULT_PAGE = 25
 # Deeper than this, rows are fetched through an index-only scan of ids first: OFFSET over full rows
@@ -37,7 +43,8 @@ class CollectionRequest:
     words: list[str]
     conditions: list[Condition]
     filters: list[tuple[str, list[Any]]] = field(default_factory=list)
-    search_column: str = "search_text"
+    search_column: str = "search_text"  # "" when the words are matched in `search_fields` instead
+    search_fields: tuple[str, ...] = ()  # the columns matched one by one where no search column serves
 
     @property
     def streamed(self) -> bool:
@@ -47,6 +54,29 @@ class CollectionRequest:
 def parse_collection(
     params: dict[str, Any], resource: Resource, profile: Profile, zone: Zone
 ) -> CollectionRequest:
+    """The collection parameters, each checked against what this profile may read: `sort`,
+    `conditions` and `search` never touch a field the caller cannot read (CONTRACT §4)."""
+    results, start = _parse_paging(params)
+    sort_field, sort_param, dir_param, descending = _parse_sort(params, resource, profile)
+    words, search_column, search_fields = _parse_search(params, resource, profile)
+    conditions: list[Condition] = []
+    if "conditions" in params:
+        conditions = parse_conditions(params["conditions"], resource, profile, zone)
+    return CollectionRequest(
+        search_column=search_column,
+        search_fields=search_fields,
+        results=results,
+        start_index=start,
+        sort=sort_field,
+        sort_param=sort_param,
+        dir_param=dir_param,
+        descending=descending,
+        words=words,
+        conditions=conditions,
+    )
+
+
+def _parse_paging(params: dict[str, Any]) -> tuple[int | None, int]:
     raw_results = scalar_param(params, "results")
     results: int | None = DEFAULT_PAGE
     if raw_results is not None and str(raw_results).strip() != "":
@@ -62,59 +92,72 @@ def parse_collection(
         start = to_int(raw_start, "startIndex")
         if start < 0:
             raise invalid("startIndex", "must be 0 or more")
+    return results, start
+
+
+def _parse_sort(
+    params: dict[str, Any], resource: Resource, profile: Profile
+) -> tuple[Field | None, str | None, str | None, bool]:
+    """(sort field, sort as echoed, dir as echoed, descending)."""
     sort_param = scalar_param(params, "sort")
-    sort_field: Field | None = None
-    if sort_param is not None and str(sort_param).strip() != "":
-        sort_param = str(sort_param).strip()
-        candidate = resource.by_name.get(sort_param)
-        if candidate is None or not candidate.can_read(profile) or candidate.virtual or not candidate.sortable:
-            raise invalid("sort", f"unknown or unsortable field '{sort_param}' for {resource.name}")
-        sort_field = candidate
-    else:
-        sort_param = None
-    # dir is ignored without sort (and then echoed as null)
-    dir_param = scalar_param(params, "dir") if sort_field is not None else None
-    descending = False
-    if dir_param is not None and str(dir_param).strip() != "":
-        dir_param = str(dir_param).strip().lower()
-        if dir_param not in ("asc", "desc"):
-            raise invalid("dir", "must be 'asc' or 'desc'")
-        descending = dir_param == "desc"
-    else:
-        dir_param = None
-    words: list[str] = []
-    raw_search = scalar_param(params, "search")
-    if raw_search is not None and str(raw_search).strip() != "":
-        text = to_str(raw_search, "search")
-        if len(text) > MAX_SEARCH_LENGTH:
-            raise invalid("search", f"is too long (maximum is {MAX_SEARCH_LENGTH} characters)")
-        if not resource.searchable or (profile == "account" and not resource.public_search_fields):
-            raise invalid("search", f"is not offered on {resource.name}")
-        words = search_words(text)
-    conditions: list[Condition] = []
-    if "conditions" in params:
-        conditions = parse_conditions(params["conditions"], resource, profile, zone)
+    if sort_param is None or str(sort_param).strip() == "":
+        return None, None, None, False  # dir is ignored without sort (and then echoed as null)
+    sort_param = str(sort_param).strip()
+    candidate = resource.by_name.get(sort_param)
+    if candidate is None or not candidate.can_read(profile) or candidate.virtual or not candidate.sortable:
+        raise invalid("sort", f"unknown or unsortable field '{sort_param}' for {resource.name}")
+    dir_param = scalar_param(params, "dir")
+    if dir_param is None or str(dir_param).strip() == "":
+        return candidate, sort_param, None, False
+    dir_param = str(dir_param).strip().lower()
+    if dir_param not in ("asc", "desc"):
+        raise invalid("dir", "must be 'asc' or 'desc'")
+    return candidate, sort_param, dir_param, dir_param == "desc"
+
+
+def _parse_search(
+    params: dict[str, Any], resource: Resource, profile: Profile
+) -> tuple[list[str], str, tuple[str, ...]]:
+    """(words, the stored search column they are matched in, or "" and the fields matched instead).
+
+    An account searches only text it may read: its own search column where the table keeps one,
+    else (a view such as appointments) the fields it may read themselves."""
     search_column = "search_public" if profile == "account" and resource.has_public_search else "search_text"
-    return CollectionRequest(
-        search_column=search_column,
-        results=results,
-        start_index=start,
-        sort=sort_field,
-        sort_param=sort_param,
-        dir_param=dir_param,
-        descending=descending,
-        words=words,
-        conditions=conditions,
-    )
+    search_fields: tuple[str, ...] = ()
+    if profile == "account" and not resource.has_public_search and (
+        resource.public_search_fields != tuple(resource.search_fields)
+    ):
+        search_column = ""
+        search_fields = tuple(resource.by_name[n].col for n in resource.public_search_fields)
+    raw_search = scalar_param(params, "search")
+    if raw_search is None or str(raw_search).strip() == "":
+        return [], search_column, search_fields
+    text = to_str(raw_search, "search")
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise invalid("search", f"is too long (maximum is {MAX_SEARCH_LENGTH} characters)")
+    if not resource.searchable or (profile == "account" and not resource.public_search_fields):
+        raise invalid("search", f"is not offered on {resource.name}")
+    words = search_words(text)
+    problem = search_problem(words)
+    if problem is not None:
+        raise invalid("search", problem)
+    return words, search_column, search_fields
 
 
-def filter_value(resource: Resource, name: str, raw: Any) -> Any:
-    """The typed value of a plain list filter (`calendar_id=3`, `calendar_ids[]=1`)."""
+def filter_value(resource: Resource, name: str, raw: Any, profile: Profile = "pro") -> Any:
+    """The typed value of a plain list filter (`calendar_id=3`, `calendar_ids[]=1`). A filter named
+    after a field matches on that field: refused to a profile that may not read it (an account
+    probing a fiche's `externid`), and an id when the field is a reference (0: rows without one)."""
     spec = resource.filter_by_name[name]
+    named = resource.by_name.get(name)
+    if named is not None and not named.can_read(profile):
+        raise invalid(name, f"is not a filter your profile ({profile}) may use on {resource.name}")
     if spec.many:
         return to_id_list(raw, name)
     if isinstance(raw, list):
         raw = raw[-1] if raw else ""
+    if named is not None and named.kind is Kind.REF:
+        return to_id(raw, name)
     if spec.kind in (Kind.INT, Kind.REF):
         return to_int(raw, name)
     if spec.kind is Kind.BOOL:
@@ -210,7 +253,7 @@ def _list_sql(
     fast: FastSql,
 ) -> ListSql:
     """The plain SQL, with the parts a fast path answers put in place of their plain ones."""
-    search = fast.search if fast.search is not None else _plain_search(request)
+    search = fast.search if fast.search is not None else _plain_search(request, like)
     where_sql, params = _where_sql(where, where_params, request, like, search)
     table = quote(resource.table)
     order = _order_sql(request, dialect)
@@ -224,7 +267,9 @@ def _list_sql(
     return ListSql(count_sql, count_params, page_sql, page_params)
 
 
-def _plain_search(request: CollectionRequest) -> list[Sql]:
+def _plain_search(request: CollectionRequest, like: str) -> list[Sql]:
+    if not request.search_column:
+        return [word_in_fields_sql(request.search_fields, word, like) for word in request.words]
     return [word_like_sql(request.search_column, word) for word in request.words]
 
 

@@ -65,10 +65,10 @@ def coerce_value(field: Field, value: Any, label: str, zone: Zone) -> Any:
         if field.kind is Kind.DATETIME:
             if not isinstance(value, str):
                 raise invalid(label, f"value must be a date and time, got {value!r}")
-            return zone.parse(value)
+            return zone.parse(value, field.year_range)
         return to_str(value, label)
     except WallTimeError as exc:
-        raise invalid(label, str(exc)) from None
+        raise invalid(label, f"value for {field.name}: {exc}") from None
     except ApiError as exc:
         reason = next(iter(exc.errors.values()))[0] if exc.errors else exc.message
         raise invalid(label, f"value for {field.name} {reason}") from None

@@ -8,7 +8,7 @@ from typing import Any
 from openrdv.errors import BookingRefused, invalid
 from openrdv.model.context import CallContext
 from openrdv.model.declaration import Field, Kind, Resource, id_field, timestamp_fields
-from openrdv.resources.users import CREDENTIAL_VERSION, UserBehaviour, password_field
+from openrdv.resources.users import CREDENTIAL_VERSION, UserBehaviour, email_taken_by, password_field
 from openrdv.resources.validation import check_email
 
 
@@ -17,11 +17,10 @@ class AccountBehaviour(UserBehaviour):
 
     def validate(self, ctx: CallContext, values: dict[str, Any], existing: dict[str, Any] | None) -> None:
         check_email(values.get("email") or "", required=True)
-        clash = ctx.conn.scalar(
-            "SELECT id FROM accounts WHERE lower(email) = lower(?) AND id <> ?",
-            (values["email"], existing["id"] if existing else 0),
-        )
-        if clash is not None:
+        taken = email_taken_by(ctx, values["email"], "account", existing["id"] if existing else None)
+        # a pro's e-mail gets the very refusal an account's gets: nothing tells a customer it is a pro's
+        unchanged = existing is not None and str(existing.get("email") or "").lower() == values["email"].lower()
+        if taken == "account" or (taken == "pro" and not unchanged):
             raise BookingRefused(11, f"The e-mail address {values['email']} is already used by another account.")
         group_id = values.get("group_id")
         if existing is not None:

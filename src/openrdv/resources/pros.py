@@ -14,7 +14,7 @@ from openrdv.model.declaration import (
     id_field,
     timestamp_fields,
 )
-from openrdv.resources.users import CREDENTIAL_VERSION, UserBehaviour, password_field
+from openrdv.resources.users import CREDENTIAL_VERSION, UserBehaviour, email_taken_by, password_field
 from openrdv.resources.validation import check_email
 
 
@@ -29,12 +29,12 @@ class ProBehaviour(UserBehaviour):
         check_email(values.get("email", ""), required=True)
         if not values.get("password"):
             raise invalid("password", "can't be blank")
-        clash = ctx.conn.scalar(
-            "SELECT id FROM pros WHERE lower(email) = lower(?) AND id <> ?",
-            (values["email"], existing["id"] if existing else 0),
-        )
-        if clash is not None:
-            raise invalid("email", "is already used by another pro")
+        taken = email_taken_by(ctx, values["email"], "pro", existing["id"] if existing else None)
+        # an account's e-mail is refused when the pro takes it, not when a pro already had it (data
+        # from before e-mails were unique across both) and changes something else
+        unchanged = existing is not None and str(existing.get("email") or "").lower() == values["email"].lower()
+        if taken == "pro" or (taken == "account" and not unchanged):
+            raise invalid("email", "is already used by another user")
         if existing is not None:
             # the main group is chosen at creation; a pro cannot move itself to another tenant
             values["group_id"] = existing["group_id"]

@@ -3,6 +3,7 @@ credential version a password change bumps (ending the user's other sessions).""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from openrdv.auth.passwords import hash_password
@@ -32,6 +33,26 @@ def password_field(pro: str, account: str, default: Any = None) -> Field:
         transform=_password_to_hash,
         doc="plain password (write-only; stored as argon2id of its SHA-1)",
     )
+
+
+USER_TABLES = (("pro", "pros"), ("account", "accounts"))
+
+
+def email_taken_by(ctx: CallContext, email: str, kind: str, own_id: int | None) -> str | None:
+    """The kind of user ("pro" or "account") that already has this e-mail, case-insensitively, or
+    None. E-mails are unique across pros and accounts: HTTP Basic names no profile, so one e-mail
+    must name one user. Called inside the write transaction: SQLite's writers are serialised
+    already; on PostgreSQL a transaction lock on the e-mail serialises a pro and an account created
+    with it at the same moment (the unique indexes only see one table each)."""
+    if ctx.conn.dialect == "postgresql":
+        digest = hashlib.sha256(email.strip().lower().encode("utf-8")).digest()
+        ctx.conn.scalar("SELECT pg_advisory_xact_lock(?)", (int.from_bytes(digest[:8], "big", signed=True),))
+    for other_kind, table in USER_TABLES:
+        exclude = own_id if other_kind == kind and own_id is not None else 0
+        sql = f"SELECT 1 FROM {table} WHERE lower(email) = lower(?) AND id <> ?"
+        if ctx.conn.scalar(sql, (email, exclude)) is not None:
+            return other_kind
+    return None
 
 
 # bumped by a password change: the verified-credential caches of every server miss at once

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from openrdv import registry
-from openrdv.auth.principal import SESSION_EXPIRED, Authenticator, Caller
+from openrdv.auth.principal import SESSION_EXPIRED, Caller
+from openrdv.auth.ratelimit import MeteredAuthenticator
 from openrdv.booking.availability import available_time_slots
 from openrdv.crud.listing import list_records
 from openrdv.crud.reading import get_record
 from openrdv.crud.tenancy import guard_group, target_group
 from openrdv.crud.writes import delete_record, update_record
-from openrdv.db.engine import Conn, Database, DatabaseBusy
+from openrdv.db.engine import Conn, Database, DatabaseBusy, StatementTimeout
 from openrdv.errors import (
     ApiError,
     BadRequest,
@@ -42,6 +43,10 @@ log = logging.getLogger("openrdv.api")
 
 AUTHENTICATION_REQUIRED = (
     "Authentication required: send HTTP Basic credentials (email:password) or log in at /api/v1/sessions/login."
+)
+QUERY_TOO_LONG = (
+    "The request took longer than {seconds:g} s in the database and was stopped: narrow it (fewer or longer "
+    "search words, conditions, a smaller startIndex) or try again later."
 )
 BODY_METHODS = ("POST", "PUT", "DELETE", "PATCH")
 OVERRIDABLE = ("PUT", "DELETE")  # a POST may stand for these: HTML forms and some clients send no other
@@ -91,7 +96,7 @@ class Api:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
-        self.auth = Authenticator(settings)
+        self.auth = MeteredAuthenticator(settings)  # counts each identified request (OPENRDV_RATE_LIMIT)
         self.sessions = Sessions(settings, db, self.auth)
         self.openapi_document: Callable[[], bytes] | None = None  # set at startup: built on first use
         # the route kinds that are not a resource's collection or member: methods offered, handler
@@ -104,6 +109,16 @@ class Api:
 
     # -- entry point ------------------------------------------------------------------------------------
     def handle(self, request: ApiRequest) -> ApiResponse:
+        """The response, with the RateLimit-* headers of the caller's API key once it was identified
+        (a 429 included; a request without a valid key has none)."""
+        self.auth.begin()
+        response = self.answer(request)
+        quota = self.auth.quota()
+        if quota is not None:
+            response.headers = [*response.headers, *quota.headers()]
+        return response
+
+    def answer(self, request: ApiRequest) -> ApiResponse:
         fmt: Format = "json"  # errors before negotiation (an unknown route, a bad format) are JSON
         try:
             route, suffix = resolve(request.path)
@@ -122,6 +137,10 @@ class Api:
             return self.dispatch(Call(request, route, method, params, body, fmt))
         except ApiError as exc:
             return self.error_response(exc, fmt, request)
+        except StatementTimeout as exc:
+            # no traceback: a request may be heavy; the operator sees which one, the client what to do
+            log.warning("request %s: %s", request.request_id, exc)
+            return self.error_response(ApiError(QUERY_TOO_LONG.format(seconds=exc.seconds)), fmt, request, 503)
         except DatabaseBusy:
             return self.error_response(ServiceBusy(), fmt, request)
         except Exception:

@@ -14,6 +14,7 @@ from urllib.parse import unquote_plus
 _KEY_PART = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 8
 MAX_PAIRS = 2000
+NAME_SHOWN = 40  # characters of a parameter name an error repeats
 
 
 class BracketError(ValueError):
@@ -35,7 +36,9 @@ def split_key(key: str) -> list[str]:
         parts.append(match.group(1))
         pos = match.end()
     if len(parts) > MAX_DEPTH:
-        raise BracketError(f"parameter {key!r} is nested deeper than {MAX_DEPTH} levels")
+        # the name is the client's: an error echoes its start only (a name can be a megabyte long)
+        shown = key if len(key) <= NAME_SHOWN else key[:NAME_SHOWN] + "..."
+        raise BracketError(f"parameter {shown!r} is nested deeper than {MAX_DEPTH} levels")
     return parts
 
 

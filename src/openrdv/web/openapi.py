@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from openrdv import __version__
-from openrdv.model.declaration import Field, Kind, Profile, Resource
+from openrdv.model.declaration import READ_VERBS, Field, Kind, Profile, Resource
 from openrdv.registry import RESOURCES
 
 _TYPES: dict[Kind, dict[str, Any]] = {
@@ -18,9 +18,11 @@ _TYPES: dict[Kind, dict[str, Any]] = {
     Kind.TEXT: {"type": "string"},
     Kind.JSON: {"type": "string", "description": "a JSON document as text"},
     Kind.BOOL: {"type": "boolean"},
+    # not "format: date-time" (RFC 3339 wants a "T" and an offset): the wire's JSON datetimes are wall
+    # clock in the group's zone, as ClicRDV writes them (XML has the offset)
     Kind.DATETIME: {
         "type": ["string", "null"],
-        "format": "date-time",
+        "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
         "description": "YYYY-MM-DD HH:MM:SS in the group's time zone",
     },
     Kind.FLOAT: {"type": ["number", "null"]},
@@ -49,12 +51,18 @@ def _field_schema(field: Field, writing: bool) -> dict[str, Any]:
     return schema
 
 
-def _record_schema(resource: Resource, profile: Profile) -> dict[str, Any]:
-    fields = resource.readable(profile)
+def _record_schema(resource: Resource) -> dict[str, Any]:
+    """Every field a pro may read; required: those every profile that may read the resource gets
+    (an account or an API key alone reads fewer fields of the same records)."""
+    fields = resource.readable("pro")
+    readers: list[Profile] = [
+        p for p in ("pro", "account") if resource.verbs(p) & READ_VERBS or (p == "account" and resource.anonymous_read)
+    ]
+    always = set.intersection(*({f.name for f in resource.readable(p)} for p in readers)) if readers else set()
     return {
         "type": "object",
         "properties": {f.name: _field_schema(f, False) for f in fields},
-        "required": [f.name for f in fields],
+        "required": [f.name for f in fields if f.name in always],
     }
 
 
@@ -99,6 +107,12 @@ ERRORS = {
         (403, "profile not allowed"),
         (404, "unknown or not visible"),
         (405, "verb not offered"),
+        (406, "unknown format"),
+        (409, "Idempotency-Key reused with another request"),
+        (413, "body larger than 1 MiB"),
+        (415, "body type not understood"),
+        (429, "too many requests or failed logins (Retry-After)"),
+        (503, "busy, or a statement ran past its time limit"),
     ]
 }
 
@@ -119,7 +133,7 @@ def build_document() -> dict[str, Any]:
     }
     for resource in RESOURCES.values():
         title = resource.singular.capitalize()
-        schemas[title] = _record_schema(resource, "pro")
+        schemas[title] = _record_schema(resource)
         schemas[f"{title}Input"] = _input_schema(resource)
         ref = {"$ref": f"#/components/schemas/{title}"}
         collection_schema = {
@@ -260,6 +274,10 @@ def build_document() -> dict[str, Any]:
             },
         },
     }
+    slots_responses = {
+        "200": {"description": "the slots", "content": {"application/json": {"schema": slots_schema}}},
+        **ERRORS,
+    }
     paths["/api/v1/groups/{group_id}/availabletimeslots"] = {
         "get": {
             "summary": "Free appointment starts (Booking API)",
@@ -269,10 +287,19 @@ def build_document() -> dict[str, Any]:
                 *COMMON_PARAMS,
                 *slot_params,
             ],
-            "responses": {
-                "200": {"description": "the slots", "content": {"application/json": {"schema": slots_schema}}},
-                **ERRORS,
-            },
+            "responses": slots_responses,
+        }
+    }
+    paths["/api/v1/availabletimeslots"] = {
+        "get": {
+            "summary": "Free appointment starts of `group_id`, else of the caller's main group",
+            "tags": ["availabletimeslots"],
+            "parameters": [
+                {"name": "group_id", "in": "query", "schema": {"type": "integer"}},
+                *COMMON_PARAMS,
+                *slot_params,
+            ],
+            "responses": slots_responses,
         }
     }
     paths["/api/v1/sessions/login"] = {
@@ -281,13 +308,18 @@ def build_document() -> dict[str, Any]:
             "tags": ["sessions"],
             "parameters": COMMON_PARAMS,
             "responses": {
+                **ERRORS,
                 "200": {"description": "logged in; Set-Cookie _session_id"},
                 "401": {"description": "Invalid email or password"},
             },
         }
     }
     paths["/api/v1/sessions/logout"] = {
-        m: {"summary": "Log out", "tags": ["sessions"], "responses": {"200": {"description": "logged out"}}}
+        m: {
+            "summary": "Log out",
+            "tags": ["sessions"],
+            "responses": {**ERRORS, "200": {"description": "logged out"}},
+        }
         for m in ("get", "post", "delete")
     }
     return {

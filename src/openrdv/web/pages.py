@@ -23,6 +23,7 @@ def booking_pages(settings: Settings) -> Starlette:
         return HTMLResponse(LANDING)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__, "environment": settings.environment})
+        # open to anyone: the version and the environment would tell a stranger what to attack
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
     return Starlette(routes=[Route("/", landing), Route("/healthz", health)])

@@ -76,7 +76,7 @@ def login_fields(params: dict[str, Any], body: dict[str, Any]) -> tuple[UserKind
     from the body or the query string, as ClicRDV's clients send them."""
     found = _login_object(params, body)
     if found is None:
-        raise invalid("pro", "send pro[email] and pro[password] (or account[email] and account[password])")
+        raise invalid("pro", "is missing: send pro[email] and pro[password] (or account[email] and account[password])")
     kind, given = found
     email = given.get("email")
     password = given.get("password")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -17,6 +17,9 @@ from defusedxml.common import DefusedXmlException
 from openrdv.agenda.zones import IsoDateTime
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+# A ClicRDV body nests 3 or 4 levels (<fiche><custom-fields><field>); reading a deeper tree recursed
+# until Python's limit (a 500 and a huge traceback for 4 KB of `<a>`), so a body may nest this deep.
+MAX_DEPTH = 32
 
 
 def _escape(text: str) -> str:
@@ -132,11 +135,36 @@ def _element_value(element: Element) -> Any:
     return element.text or ""
 
 
-def parse_xml_body(data: bytes) -> dict[str, Any]:
+class _DepthLimitedBuilder(TreeBuilder):
+    """The standard tree builder, stopping the parse at the first element nested too deep (before
+    the rest of a deep body is even read)."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__()
+        self._depth = 0
+        self._max_depth = max_depth
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self._depth += 1
+        if self._depth > self._max_depth:
+            raise XmlBodyError(f"is nested deeper than {self._max_depth} levels")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> Element:
+        self._depth -= 1
+        return super().end(tag)
+
+
+def parse_xml_body(data: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     """`<fiche><first-name>..</first-name></fiche>` → {"fiche": {"first_name": ..}}. Entities and
-    DTDs are refused (no entity expansion attacks)."""
+    DTDs are refused (no entity expansion attacks), and so is an element nested deeper than
+    `max_depth` levels (the root is level 1)."""
+    parser = SafeET.XMLParser(target=_DepthLimitedBuilder(max_depth), forbid_dtd=True)
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
+        parser.feed(data)
+        root = parser.close()
+    except XmlBodyError:
+        raise
     except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise XmlBodyError(f"the XML body is not well-formed ({exc})") from None
+        raise XmlBodyError(f"is not well-formed XML ({exc})") from None
     return {root.tag.replace("-", "_"): _element_value(root)}
