@@ -83,7 +83,7 @@ class Settings:
     rate_limit: int = 120  # requests a minute per API key and client address (0 = no limit)
     log_level: str = "INFO"
     statistics_every: int = 3600
-    statement_timeout_ms: int = 5000  # a request's database statement stopped after this (0 = never)
+    statement_timeout_ms: int = 500  # a request's database statement stopped after this (0 = never)
     trusted_proxies: tuple[str, ...] = ()  # networks whose X-Forwarded-For / Forwarded give the client
 
     @classmethod
@@ -102,7 +102,7 @@ class Settings:
             "rate_limit": max(0, _env_int("OPENRDV_RATE_LIMIT", 120)),
             "log_level": (os.environ.get("OPENRDV_LOG_LEVEL") or "INFO").upper(),
             "statistics_every": max(0, _env_int("OPENRDV_STATISTICS_EVERY", 3600)),
-            "statement_timeout_ms": max(0, _env_int("OPENRDV_STATEMENT_TIMEOUT_MS", 5000)),
+            "statement_timeout_ms": max(0, _env_int("OPENRDV_STATEMENT_TIMEOUT_MS", 500)),
             "trusted_proxies": parse_networks("OPENRDV_TRUSTED_PROXIES", os.environ.get("OPENRDV_TRUSTED_PROXIES", "")),
         }
         known = {f.name for f in fields(cls)}
@@ -162,9 +162,10 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ),
     (
         "OPENRDV_STATEMENT_TIMEOUT_MS",
-        "5000",
+        "500",
         "milliseconds one database statement of a request may run before it is stopped and the request "
-        "answered 503 (0 = no limit; in a streamed list the limit holds for each chunk)",
+        "answered 503 (0 = no limit; in a streamed list the limit holds for each chunk; a statement of a "
+        "write transaction, which may wait for rows other bookings hold, gets ten times as long)",
     ),
     ("OPENRDV_LOG_LEVEL", "INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR`"),
     (

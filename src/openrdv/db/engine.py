@@ -43,6 +43,10 @@ class StatementTimeout(DatabaseBusy):
 # throughput (list benchmark, Basic: 0.74 -> 0.98 ms of CPU a request); most statements of a request
 # now never call it, and a timeout still stops within a few milliseconds of its deadline.
 PROGRESS_STEPS = 1_000_000
+# Inside a write transaction a statement may run this many times the statement timeout: a booking
+# waits for the calendars' and the customer's rows other bookings hold (PostgreSQL counts lock waits
+# in statement_timeout), and a refused booking must be its code 10, not a timeout.
+WRITE_FACTOR = 10
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
 
 
@@ -111,7 +115,7 @@ class Conn:
         """One call into the engine under the statement timeout: a statement it stops is raised as
         StatementTimeout. Outside these calls nothing is stopped (a ROLLBACK, a COMMIT)."""
         if self.timeout and not self._pg:
-            self._deadline = time.monotonic() + self.timeout
+            self._deadline = time.monotonic() + self.timeout * (WRITE_FACTOR if self._depth else 1)
         try:
             yield
         except Exception as exc:
@@ -204,6 +208,10 @@ class Conn:
             self._depth = 1
             try:
                 with self.raw.transaction():
+                    if self.timeout:
+                        # a write may wait for the rows other bookings hold (FOR UPDATE)
+                        limit = max(1, round(self.timeout * WRITE_FACTOR * 1000))
+                        self.raw.execute(f"SET LOCAL statement_timeout = {limit}")
                     yield self
             finally:
                 self._depth = 0
