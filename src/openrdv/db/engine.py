@@ -37,12 +37,19 @@ class StatementTimeout(DatabaseBusy):
         self.seconds = seconds
 
 
-# SQLite VM instructions between two looks at the clock of the statement timeout: a few milliseconds
-# of work. The handler is Python: each call takes the GIL back from the event loop and the other
-# database threads, so a call every 10,000 instructions cost a loaded server a sixth of its
-# throughput (list benchmark, Basic: 0.74 -> 0.98 ms of CPU a request); most statements of a request
-# now never call it, and a timeout still stops within a few milliseconds of its deadline.
-PROGRESS_STEPS = 1_000_000
+# SQLite VM instructions between two looks at the clock of the statement timeout: about a tenth of
+# the limit's worth of work (SQLite runs some 200,000 instructions a millisecond here), at most
+# 10,000,000. The handler is Python, and each call takes the GIL back: every 10,000 instructions cost
+# a loaded server a sixth of its throughput (list benchmark, Basic: 0.74 -> 0.98 ms of CPU a request),
+# every 1,000,000 still doubled the availability of one calendar (1.2 -> 2.4 ms); at 10,000,000 (the
+# default limit of 500 ms) both are back to their figures without a timeout.
+INSTRUCTIONS_PER_MS = 20_000  # a tenth of a millisecond's work
+MAX_PROGRESS_STEPS = 10_000_000
+
+
+def progress_steps(timeout: float) -> int:
+    """Instructions between two looks at the clock for a statement timeout of `timeout` seconds."""
+    return max(10_000, min(MAX_PROGRESS_STEPS, int(timeout * 1000 * INSTRUCTIONS_PER_MS)))
 # Inside a write transaction a statement may run this many times the statement timeout: a booking
 # waits for the calendars' and the customer's rows other bookings hold (PostgreSQL counts lock waits
 # in statement_timeout), and a refused booking must be its code 10, not a timeout.
@@ -104,7 +111,7 @@ class Conn:
         self.timeout = timeout
         self._deadline = math.inf
         if timeout and not self._pg:
-            raw.set_progress_handler(self._expired, PROGRESS_STEPS)
+            raw.set_progress_handler(self._expired, progress_steps(timeout))
 
     def _expired(self) -> bool:
         """SQLite's progress handler: true stops the running statement (SQLITE_INTERRUPT)."""
