@@ -442,7 +442,7 @@ class LoadResult:
         return out
 
 
-def _lua_string(text: str) -> str:
+def lua_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -514,8 +514,8 @@ def parse_wrk_latency(text: str) -> dict[int, float]:
 
 
 def run_wrk(target: Target, seconds: float, connections: int, threads: int = 1) -> LoadResult:
-    paths = ", ".join(_lua_string(p) for p in target.paths)
-    headers = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in target.headers.items())
+    paths = ", ".join(lua_string(p) for p in target.paths)
+    headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in target.headers.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix=f"bench-{target.name}-", delete=False) as lua:
         lua.write(WRK_SCRIPT % {"paths": paths, "headers": headers})
     try:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BENCH, BIN, Server, busy_cores, free_port, http_request, log, wait_quiet
+from common import BENCH, BIN, Server, busy_cores, free_port, http_request, log, lua_string, wait_quiet
 
 WRITE_EVERY = 10  # one request in ten is a POST
 
@@ -67,10 +67,6 @@ function done(summary, latency, _)
     latency:percentile(50), latency:percentile(99), latency.max))
 end
 """
-
-
-def lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def mixed_requests(key: str, groups: int) -> list[tuple[str, str, str]]:
